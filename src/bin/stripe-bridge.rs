@@ -1,0 +1,216 @@
+//! `stripe-bridge`: sign, verify and normalize Stripe webhooks from the command line.
+
+#![forbid(unsafe_code)]
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use stripe_bridge::signature::{self, Secret, Tolerance, Verifier};
+use stripe_bridge::{normalize_json, Error, Event, NormalizeOptions, OrderState};
+
+/// Verify, normalize and sign Stripe webhooks.
+///
+/// Bodies are read from standard input as raw bytes, exactly as Stripe sent them.
+/// Errors are printed on one line as `error[<kind>/<code>]: <message>` and exit with status 1.
+#[derive(Parser)]
+#[command(name = "stripe-bridge", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print a Stripe-Signature header for the body on stdin (like stripe-node's
+    /// generateTestHeaderString).
+    Sign {
+        /// The endpoint's signing secret (whsec_...).
+        #[arg(long, env = "STRIPE_WEBHOOK_SECRET", hide_env_values = true)]
+        secret: String,
+        /// Unix time to sign with [default: now].
+        #[arg(long)]
+        timestamp: Option<i64>,
+    },
+    /// Verify the body on stdin against a Stripe-Signature header; print the event id.
+    Verify {
+        #[command(flatten)]
+        secrets: SecretArgs,
+        /// The Stripe-Signature header value.
+        #[arg(long)]
+        header: String,
+        #[command(flatten)]
+        time: TimeArgs,
+    },
+    /// Normalize the Stripe event on stdin and print the record as JSON.
+    Normalize {
+        #[command(flatten)]
+        order: OrderArgs,
+        /// Pretty-print the JSON.
+        #[arg(long)]
+        pretty: bool,
+    },
+    /// Normalize event files and merge them, in the order given, into one order state.
+    Merge {
+        /// Stripe event JSON files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        order: OrderArgs,
+    },
+}
+
+#[derive(Args)]
+struct SecretArgs {
+    /// Signing secret; repeat (or separate with commas) to accept several while rolling secrets.
+    #[arg(
+        long = "secret",
+        env = "STRIPE_WEBHOOK_SECRET",
+        hide_env_values = true,
+        value_delimiter = ',',
+        required = true
+    )]
+    secrets: Vec<String>,
+}
+
+#[derive(Args)]
+struct TimeArgs {
+    /// Maximum age (and future skew) of the signed timestamp, in seconds; must be at least 1.
+    #[arg(long, default_value_t = signature::DEFAULT_TOLERANCE_SECS, conflicts_with = "no_tolerance")]
+    tolerance: u64,
+    /// Skip the timestamp check (for replaying stored events only).
+    #[arg(long)]
+    no_tolerance: bool,
+    /// Unix time to check against [default: now].
+    #[arg(long)]
+    now: Option<i64>,
+}
+
+#[derive(Args)]
+struct OrderArgs {
+    /// Metadata keys holding the order reference, in order of preference.
+    #[arg(long, value_delimiter = ',', default_values_t = stripe_bridge::normalize::DEFAULT_ORDER_KEYS.iter().map(|k| k.to_string()))]
+    order_keys: Vec<String>,
+}
+
+impl OrderArgs {
+    fn options(&self) -> NormalizeOptions {
+        NormalizeOptions::with_order_keys(self.order_keys.iter().cloned())
+    }
+}
+
+/// A failure to report: kind, code and message.
+struct Failure {
+    kind: &'static str,
+    code: &'static str,
+    message: String,
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure {
+            kind: e.kind(),
+            code: e.code(),
+            message: e.to_string(),
+        }
+    }
+}
+
+fn io_failure(what: &str, e: std::io::Error) -> Failure {
+    Failure {
+        kind: "io",
+        code: "io_error",
+        message: format!("{what}: {e}"),
+    }
+}
+
+fn read_stdin() -> Result<Vec<u8>, Failure> {
+    let mut body = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut body)
+        .map_err(|e| io_failure("reading standard input", e))?;
+    Ok(body)
+}
+
+fn print(text: &str) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}").map_err(|e| io_failure("writing standard output", e))
+}
+
+fn to_json<T: serde::Serialize>(value: &T, pretty: bool) -> Result<String, Failure> {
+    let json = if pretty {
+        serde_json::to_string_pretty(value)
+    } else {
+        serde_json::to_string(value)
+    };
+    json.map_err(|e| Failure {
+        kind: "io",
+        code: "json",
+        message: e.to_string(),
+    })
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Sign { secret, timestamp } => {
+            let body = read_stdin()?;
+            let timestamp = timestamp.unwrap_or_else(signature::unix_now);
+            print(&signature::sign(&body, &Secret::from(secret), timestamp))
+        }
+        Command::Verify {
+            secrets,
+            header,
+            time,
+        } => {
+            let body = read_stdin()?;
+            let tolerance = if time.no_tolerance {
+                Tolerance::Disabled
+            } else {
+                Tolerance::seconds(time.tolerance).map_err(Error::from)?
+            };
+            let verifier = Verifier::new(secrets.secrets)
+                .map_err(Error::from)?
+                .with_tolerance(tolerance);
+            let now = time.now.unwrap_or_else(signature::unix_now);
+            verifier
+                .verify_at(&body, &header, now)
+                .map_err(Error::from)?;
+            let event = Event::from_slice(&body).map_err(Error::from)?;
+            print(&event.id)
+        }
+        Command::Normalize { order, pretty } => {
+            let body = read_stdin()?;
+            let record = normalize_json(&body, &order.options()).map_err(Error::from)?;
+            print(&to_json(&record, pretty)?)
+        }
+        Command::Merge { files, order } => {
+            let options = order.options();
+            let mut state = OrderState::default();
+            for file in &files {
+                let body = std::fs::read(file)
+                    .map_err(|e| io_failure(&format!("reading {}", file.display()), e))?;
+                let record = normalize_json(&body, &options).map_err(|e| Failure {
+                    message: format!("{}: {e}", file.display()),
+                    ..Failure::from(Error::from(e))
+                })?;
+                state.merge(&record).map_err(|e| Failure {
+                    message: format!("{}: {e}", file.display()),
+                    ..Failure::from(Error::from(e))
+                })?;
+            }
+            print(&to_json(&state, true)?)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            let message = f.message.replace(['\n', '\r'], " ");
+            eprintln!("error[{}/{}]: {message}", f.kind, f.code);
+            ExitCode::FAILURE
+        }
+    }
+}
