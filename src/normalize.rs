@@ -860,7 +860,6 @@ fn payout<'a>(obj: &'a StripeObject, r: &mut Record, f: &mut Facts<'a>) {
     r.payout = obj.id.clone();
     r.balance_transaction = id_of(&obj.balance_transaction);
     r.arrival_date = obj.arrival_date;
-    r.payment_method_type = obj.method.clone();
     r.failure = failure(obj.failure_code.as_ref(), obj.failure_message.as_ref());
     f.amount = obj.amount;
     f.balance = expanded_balance(&obj.balance_transaction);
