@@ -1,0 +1,259 @@
+//! The `stripe-bridge` binary: sign, verify, normalize, merge.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use common::*;
+use serde_json::Value;
+
+const SECRET: &str = "whsec_cli_test_secret";
+
+fn run(args: &[&str], stdin: &[u8]) -> Output {
+    run_env(args, stdin, &[])
+}
+
+fn run_env(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stripe-bridge"));
+    cmd.args(args)
+        .env_remove("STRIPE_WEBHOOK_SECRET")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+fn header_for(body: &[u8], t: i64) -> String {
+    let out = run(
+        &["sign", "--secret", SECRET, "--timestamp", &t.to_string()],
+        body,
+    );
+    assert!(out.status.success());
+    stdout(&out).trim().to_owned()
+}
+
+#[test]
+fn sign_matches_library_and_known_vector() {
+    let body = br#"{"id":"evt_test_webhook","object":"event"}"#;
+    let out = run(
+        &[
+            "sign",
+            "--secret",
+            "whsec_test_secret",
+            "--timestamp",
+            "1700000000",
+        ],
+        body,
+    );
+    assert!(out.status.success());
+    assert_eq!(
+        stdout(&out).trim(),
+        "t=1700000000,v1=d95c6b7477fbd7e9f90b1b0ef5f9c7ac25abca5382460e0d988c2b2a5b71b990"
+    );
+}
+
+#[test]
+fn verify_prints_event_id() {
+    let body = own_fixture("pi_succeeded_basil.json");
+    let header = header_for(&body, 1_735_689_120);
+    let out = run(
+        &[
+            "verify",
+            "--secret",
+            SECRET,
+            "--header",
+            &header,
+            "--now",
+            "1735689200",
+        ],
+        &body,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "evt_basil_pi_succeeded");
+}
+
+#[test]
+fn verify_failure_is_one_line_with_kind_and_no_secret() {
+    let body = own_fixture("pi_succeeded_basil.json");
+    let header = header_for(&body, 1_735_689_120);
+    let out = run(
+        &[
+            "verify",
+            "--secret",
+            "whsec_wrong_one",
+            "--header",
+            &header,
+            "--now",
+            "1735689200",
+        ],
+        &body,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("error[signature/no_match]: No signatures found matching"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1);
+    assert!(!err.contains("whsec_wrong_one") && !err.contains(SECRET));
+    assert!(stdout(&out).is_empty());
+}
+
+#[test]
+fn verify_tolerance_options() {
+    let body = own_fixture("pi_succeeded_basil.json");
+    let header = header_for(&body, 1_735_689_120);
+    let verify = |extra: &[&str], now: &str| {
+        let mut args = vec![
+            "verify", "--secret", SECRET, "--header", &header, "--now", now,
+        ];
+        args.extend_from_slice(extra);
+        run(&args, &body)
+    };
+    let late = verify(&[], "1735689421");
+    assert!(stderr(&late).starts_with("error[signature/timestamp_outside_tolerance]"));
+    let early = verify(&[], "1735688819");
+    assert!(
+        stderr(&early).contains("in the future"),
+        "{}",
+        stderr(&early)
+    );
+    assert!(verify(&["--tolerance", "400"], "1735689421")
+        .status
+        .success());
+    assert!(verify(&["--no-tolerance"], "1999999999").status.success());
+    let zero = verify(&["--tolerance", "0"], "1735689120");
+    assert!(stderr(&zero).starts_with("error[signature/invalid_tolerance]"));
+}
+
+#[test]
+fn verify_several_secrets_and_env() {
+    let body = own_fixture("pi_succeeded_basil.json");
+    let header = header_for(&body, 1_735_689_120);
+    let base = ["verify", "--header", header.as_str(), "--now", "1735689130"];
+    let mut repeated = base.to_vec();
+    repeated.extend(["--secret", "whsec_old", "--secret", SECRET]);
+    assert!(run(&repeated, &body).status.success());
+    let joined = format!("whsec_old,{SECRET}");
+    let mut comma = base.to_vec();
+    comma.extend(["--secret", joined.as_str()]);
+    assert!(run(&comma, &body).status.success());
+    let env = run_env(&base, &body, &[("STRIPE_WEBHOOK_SECRET", &joined)]);
+    assert!(env.status.success(), "{}", stderr(&env));
+    // No secret at all: a usage error, not a verification.
+    assert!(!run(&base, &body).status.success());
+}
+
+#[test]
+fn verify_then_bad_json_is_an_event_error() {
+    let body = b"not json at all";
+    let header = header_for(body, 1_700_000_000);
+    let out = run(
+        &[
+            "verify",
+            "--secret",
+            SECRET,
+            "--header",
+            &header,
+            "--now",
+            "1700000000",
+        ],
+        body,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).starts_with("error[event/malformed_event]"));
+}
+
+#[test]
+fn normalize_prints_the_record_contract() {
+    let out = run(
+        &["normalize"],
+        &own_fixture("checkout_session_completed_clover.json"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(r["status"], "paid");
+    assert_eq!(r["order_ref"], "1001");
+    assert_eq!(r["amount"], "21.98");
+    assert_eq!(r["currency"], "USD");
+    assert_eq!(stdout(&out).lines().count(), 1);
+    let pretty = run(
+        &["normalize", "--pretty"],
+        &own_fixture("pi_succeeded_basil.json"),
+    );
+    assert!(stdout(&pretty).lines().count() > 10);
+}
+
+#[test]
+fn normalize_order_keys() {
+    let body = own_fixture("checkout_session_completed_clover.json");
+    let out = run(
+        &["normalize", "--order-keys", "customer_id,order_id"],
+        &body,
+    );
+    let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(r["order_ref"], "C-77");
+}
+
+#[test]
+fn normalize_errors() {
+    let out = run(&["normalize"], b"{\"id\": 5}");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).starts_with("error[event/malformed_event]"));
+    let out = run(&["normalize"], b"");
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn merge_files_into_order_state() {
+    let dir = own_fixtures_dir();
+    let files: Vec<String> = [
+        "pi_succeeded_basil.json",
+        "pi_created_basil.json",
+        "refund_created_basil.json",
+        "refund_created_basil.json",
+    ]
+    .iter()
+    .map(|f| dir.join(f).to_string_lossy().into_owned())
+    .collect();
+    let mut args = vec!["merge"];
+    args.extend(files.iter().map(String::as_str));
+    let out = run(&args, b"");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let state: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(state["status"], "partially_refunded");
+    assert_eq!(state["amount_refunded"], "5.00");
+    assert_eq!(state["order_ref"], "1001");
+}
+
+#[test]
+fn help_documents_every_command() {
+    let out = run(&["--help"], b"");
+    let help = stdout(&out);
+    for cmd in ["sign", "verify", "normalize", "merge"] {
+        assert!(help.contains(cmd), "{help}");
+    }
+    let verify = stdout(&run(&["verify", "--help"], b""));
+    for opt in [
+        "--secret",
+        "--header",
+        "--tolerance",
+        "--no-tolerance",
+        "--now",
+    ] {
+        assert!(verify.contains(opt), "{verify}");
+    }
+}
