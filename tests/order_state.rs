@@ -89,7 +89,7 @@ fn every_reversal_of_order_1001_converges() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn shuffled_and_duplicated_sequences_converge(

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs everything the tests and the run command need, idempotently. Safe to run often:
+# each step checks first and does nothing when the right thing is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+
+need() { command -v "$1" >/dev/null 2>&1 || { echo "setup: '$1' is required but not installed" >&2; exit 1; }; }
+need cargo
+need rustup
+need node
+need npm
+
+# Rust: the wasm target (the core must build for it) and the lint/format components.
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+for component in clippy rustfmt; do
+  if ! rustup component list --installed | grep -q "^$component"; then
+    log "rustup component add $component"
+    rustup component add "$component"
+  fi
+done
+
+# npm dev tools (stripe-node for differential tests), reinstalled only when the lock changes.
+npm_ci() {
+  local dir="$1" stamp="$1/node_modules/.stripe-bridge-lock"
+  local want; want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    log "npm ci in ${dir}"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$want" > "$stamp"
+  fi
+}
+npm_ci .
