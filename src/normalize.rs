@@ -371,47 +371,55 @@ pub fn mapped_event_types() -> Vec<(&'static str, Option<Status>)> {
         .collect()
 }
 
+impl Record {
+    /// The record of an event with only its envelope: status `ignored`, everything else null.
+    pub fn envelope(event: &Event) -> Record {
+        let obj = event.object();
+        Record {
+            event_id: event.id.clone(),
+            event_type: event.event_type.clone(),
+            created: event.created,
+            livemode: event.livemode,
+            account: event.account.clone(),
+            api_version: event.api_version.clone(),
+            object: obj.and_then(|o| o.object.clone()),
+            object_id: obj.and_then(|o| o.id.clone()),
+            status: Status::Ignored,
+            order_ref: None,
+            customer_id: None,
+            customer_email: None,
+            customer_name: None,
+            currency: None,
+            amount: None,
+            amount_minor: None,
+            amount_refunded: None,
+            amount_refunded_minor: None,
+            fee: None,
+            fee_minor: None,
+            net: None,
+            net_minor: None,
+            settlement_currency: None,
+            payment_intent: None,
+            charge: None,
+            refund: None,
+            dispute: None,
+            invoice: None,
+            checkout_session: None,
+            payout: None,
+            subscription: None,
+            balance_transaction: None,
+            payment_method_type: None,
+            reason: None,
+            failure: None,
+            arrival_date: None,
+        }
+    }
+}
+
 /// Normalizes a parsed event.
 pub fn normalize(event: &Event, options: &NormalizeOptions) -> Result<Record, NormalizeError> {
     let obj = event.object();
-    let mut record = Record {
-        event_id: event.id.clone(),
-        event_type: event.event_type.clone(),
-        created: event.created,
-        livemode: event.livemode,
-        account: event.account.clone(),
-        api_version: event.api_version.clone(),
-        object: obj.and_then(|o| o.object.clone()),
-        object_id: obj.and_then(|o| o.id.clone()),
-        status: Status::Ignored,
-        order_ref: None,
-        customer_id: None,
-        customer_email: None,
-        customer_name: None,
-        currency: None,
-        amount: None,
-        amount_minor: None,
-        amount_refunded: None,
-        amount_refunded_minor: None,
-        fee: None,
-        fee_minor: None,
-        net: None,
-        net_minor: None,
-        settlement_currency: None,
-        payment_intent: None,
-        charge: None,
-        refund: None,
-        dispute: None,
-        invoice: None,
-        checkout_session: None,
-        payout: None,
-        subscription: None,
-        balance_transaction: None,
-        payment_method_type: None,
-        reason: None,
-        failure: None,
-        arrival_date: None,
-    };
+    let mut record = Record::envelope(event);
     let rule = rule_for(&event.event_type);
     let Some(obj) = obj else {
         return Ok(record);
@@ -464,12 +472,7 @@ pub fn normalize(event: &Event, options: &NormalizeOptions) -> Result<Record, No
     };
     if record.status == Status::Ignored {
         // An object in a state we do not map: keep only the envelope.
-        return Ok(Record {
-            order_ref: None,
-            customer_id: None,
-            currency: None,
-            ..record_envelope(record)
-        });
+        return Ok(Record::envelope(event));
     }
 
     if let Some(currency) = currency {
@@ -483,36 +486,6 @@ pub fn normalize(event: &Event, options: &NormalizeOptions) -> Result<Record, No
         apply_balance(&mut record, bt);
     }
     Ok(record)
-}
-
-fn record_envelope(record: Record) -> Record {
-    Record {
-        customer_email: None,
-        customer_name: None,
-        amount: None,
-        amount_minor: None,
-        amount_refunded: None,
-        amount_refunded_minor: None,
-        fee: None,
-        fee_minor: None,
-        net: None,
-        net_minor: None,
-        settlement_currency: None,
-        payment_intent: None,
-        charge: None,
-        refund: None,
-        dispute: None,
-        invoice: None,
-        checkout_session: None,
-        payout: None,
-        subscription: None,
-        balance_transaction: None,
-        payment_method_type: None,
-        reason: None,
-        failure: None,
-        arrival_date: None,
-        ..record
-    }
 }
 
 /// What the per-object readers found besides ids.

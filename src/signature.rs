@@ -115,16 +115,12 @@ impl fmt::Display for SignatureError {
                 now,
                 tolerance_secs,
             } => {
-                let (dir, by) = if timestamp > now {
-                    ("in the future", timestamp.abs_diff(*now))
-                } else {
-                    ("old", now.abs_diff(*timestamp))
-                };
+                let when = if timestamp > now { "in the future" } else { "ago" };
+                let by = timestamp.abs_diff(*now);
                 write!(
                     f,
-                    "Timestamp outside the tolerance zone: signed {by} s {} (tolerance {tolerance_secs} s). \
-                     Check the server clock, or whether this is a replayed event.",
-                    if dir == "old" { "ago" } else { "in the future" }
+                    "Timestamp outside the tolerance zone: signed {by} s {when} (tolerance {tolerance_secs} s). \
+                     Check the server clock, or whether this is a replayed event."
                 )
             }
             SignatureError::NoSecrets => f.write_str("No webhook signing secret was configured."),
@@ -811,6 +807,56 @@ mod tests {
             assert!(!e.to_string().contains("super_secret"));
             assert!(!format!("{e:?}").contains("super_secret"));
         }
+    }
+
+    /// The header cases of stripe-go's `TestTokenNew` and stripe-python's `test_webhook.py`
+    /// that the tests above do not already cover by name.
+    #[test]
+    fn sdk_header_cases() {
+        let v = verifier();
+        let sig = v1_hex(BODY, SECRET, T);
+        // stripe-go: "v1,t=1" (an item without '=') has a timestamp but no v1 signature.
+        assert_eq!(
+            v.verify_at(BODY, "v1,t=1", T),
+            Err(SignatureError::NoSignatures)
+        );
+        // stripe-go: "t=" is malformed.
+        assert!(matches!(
+            v.verify_at(BODY, "t=", T),
+            Err(SignatureError::MalformedHeader { .. })
+        ));
+        // stripe-go: ",v1=bad_signature" appended to a valid header is ignored.
+        let h = format!("t={T},v1={sig},v1=bad_signature");
+        assert!(v.verify_at(BODY, &h, T).is_ok());
+        // stripe-go: a 4-byte signature ("deadbeef") is not a v1 signature.
+        let h = format!("t={T},v1=deadbeef");
+        assert_eq!(v.verify_at(BODY, &h, T), Err(SignatureError::NoSignatures));
+        // stripe-node: "I'm not even a real signature header".
+        assert!(matches!(
+            v.verify_at(BODY, "I'm not even a real signature header", T),
+            Err(SignatureError::MalformedHeader { .. })
+        ));
+        // stripe-python: the generated header has t and a 64-digit v1, and verifies.
+        let header = sign(BODY, &Secret::from(SECRET), 1_234_567_890);
+        let parsed = parse_header(&header).unwrap();
+        assert_eq!(parsed.timestamp, 1_234_567_890);
+        assert_eq!(parsed.v1.len(), 1);
+        assert_eq!(header.split(',').count(), 2);
+        // stripe-node: tolerance 10 s with the signature 15 s old fails, 9 s old passes.
+        let ten = verifier().with_tolerance(Tolerance::seconds(10).unwrap());
+        let h = sign(BODY, &Secret::from(SECRET), 20_000 - 15);
+        assert!(matches!(
+            ten.verify_at(BODY, &h, 20_000),
+            Err(SignatureError::TimestampOutsideTolerance { .. })
+        ));
+        let h = sign(BODY, &Secret::from(SECRET), 20_000 - 9);
+        assert!(ten.verify_at(BODY, &h, 20_000).is_ok());
+        // stripe-go: "IgnoringTolerance" with t=12345.
+        let h = sign(BODY, &Secret::from(SECRET), 12_345);
+        assert!(verifier()
+            .with_tolerance(Tolerance::Disabled)
+            .verify_at(BODY, &h, T)
+            .is_ok());
     }
 
     #[test]

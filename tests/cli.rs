@@ -25,7 +25,10 @@ fn run_env(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
         cmd.env(k, v);
     }
     let mut child = cmd.spawn().unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    // A command that fails on its arguments exits before reading stdin: a broken pipe is fine.
+    if let Err(e) = child.stdin.take().unwrap().write_all(stdin) {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
+    }
     child.wait_with_output().unwrap()
 }
 
@@ -63,6 +66,24 @@ fn sign_matches_library_and_known_vector() {
         stdout(&out).trim(),
         "t=1700000000,v1=d95c6b7477fbd7e9f90b1b0ef5f9c7ac25abca5382460e0d988c2b2a5b71b990"
     );
+}
+
+#[test]
+fn sign_defaults_to_now() {
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let out = run(&["sign", "--secret", SECRET], b"{}");
+    let header = stdout(&out);
+    let t: u64 = header
+        .trim()
+        .strip_prefix("t=")
+        .and_then(|rest| rest.split(',').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(t >= before && t <= before + 5, "{header}");
 }
 
 #[test]
