@@ -46,6 +46,12 @@ fn bench(c: &mut Criterion) {
                 black_box(mac.finalize().into_bytes())
             })
         });
+        group.bench_function("json_scan_only", |b| {
+            b.iter(|| serde_json::from_slice::<serde::de::IgnoredAny>(black_box(&body)).unwrap())
+        });
+        group.bench_function("parse_event_only", |b| {
+            b.iter(|| stripe_bridge::Event::from_slice(black_box(&body)).unwrap())
+        });
         group.bench_function("verify", |b| {
             b.iter(|| {
                 verifier

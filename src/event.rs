@@ -35,29 +35,20 @@ impl fmt::Display for EventError {
 impl std::error::Error for EventError {}
 
 impl From<serde_json::Error> for EventError {
+    /// The message names the kind of problem and where it is, never a value from the payload
+    /// (serde_json's own messages quote the offending value).
     fn from(e: serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        let what = match e.classify() {
+            Category::Io => "the event could not be read",
+            Category::Syntax => "the event is not valid JSON",
+            Category::Eof => "the event JSON ends too early",
+            Category::Data => "a field has the wrong type, a value is out of range, or a required field (id, type, created) is missing",
+        };
         EventError {
-            message: redact_quoted(&e.to_string()),
+            message: format!("{what} (line {}, column {})", e.line(), e.column()),
         }
     }
-}
-
-/// serde_json quotes offending values in its messages (`invalid type: string "..."`); payload
-/// values must not reach logs, so quoted parts are replaced.
-fn redact_quoted(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut inside = false;
-    for c in message.chars() {
-        if c == '"' {
-            if !inside {
-                out.push_str("\"…\"");
-            }
-            inside = !inside;
-        } else if !inside {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// A Stripe event (`"object": "event"`).
@@ -133,17 +124,17 @@ pub struct StripeObject {
     // Links to other objects.
     pub payment_intent: Option<Expandable<Ref>>,
     pub charge: Option<Expandable<Ref>>,
-    pub latest_charge: Option<Expandable<Box<StripeObject>>>,
+    pub latest_charge: Option<Expandable<ChargeSummary>>,
     /// Pre-2022-11-15 PaymentIntents: the list of charges, newest first.
-    pub charges: Option<List<StripeObject>>,
+    pub charges: Option<List<ChargeSummary>>,
     pub invoice: Option<Expandable<Ref>>,
     pub subscription: Option<Expandable<Ref>>,
     pub dispute: Option<Expandable<Ref>>,
     pub balance_transaction: Option<Expandable<BalanceTransaction>>,
     /// Disputes: the balance transactions (withdrawal, reinstatement) with their fees.
     pub balance_transactions: Option<Vec<BalanceTransaction>>,
-    /// Pre-2022-11-15 Charges: the list of refunds, newest first.
-    pub refunds: Option<List<StripeObject>>,
+    /// Pre-2022-11-15 Charges: the list of refunds, newest first (only ids are read).
+    pub refunds: Option<List<Ref>>,
 
     // Charge / PaymentIntent details.
     pub paid: Option<bool>,
@@ -193,6 +184,24 @@ impl StripeObject {
     }
 }
 
+/// The fields read from a charge inside a PaymentIntent (`latest_charge` when expanded, or an
+/// entry of the pre-2022-11-15 `charges` list). A separate, flat type keeps [`StripeObject`]
+/// non-recursive, so nesting in the input cannot deepen the parser's stack.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ChargeSummary {
+    pub id: Option<String>,
+    pub amount_refunded: Option<i64>,
+    pub balance_transaction: Option<Expandable<BalanceTransaction>>,
+    pub payment_method_details: Option<TypeOnly>,
+}
+
+impl HasId for ChargeSummary {
+    fn object_id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+}
+
 /// An object reference: only its id is read.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
@@ -225,11 +234,6 @@ impl HasId for StripeObject {
 impl HasId for BalanceTransaction {
     fn object_id(&self) -> Option<&str> {
         self.id.as_deref()
-    }
-}
-impl<T: HasId> HasId for Box<T> {
-    fn object_id(&self) -> Option<&str> {
-        (**self).object_id()
     }
 }
 
@@ -307,19 +311,63 @@ impl<'de> Deserialize<'de> for Metadata {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut entries = Vec::new();
-                while let Some((key, value)) = map.next_entry::<String, serde_json::Value>()? {
-                    let value = match value {
-                        serde_json::Value::String(s) => s,
-                        serde_json::Value::Number(n) => n.to_string(),
-                        serde_json::Value::Bool(b) => b.to_string(),
-                        _ => continue,
-                    };
-                    entries.push((key, value));
+                while let Some((key, MetaValue(value))) = map.next_entry::<String, MetaValue>()? {
+                    if let Some(value) = value {
+                        entries.push((key, value));
+                    }
                 }
                 Ok(Metadata(entries))
             }
         }
         deserializer.deserialize_any(MetadataVisitor)
+    }
+}
+
+/// One metadata value: strings as they are, integers and booleans as text, anything else dropped.
+struct MetaValue(Option<String>);
+
+impl<'de> Deserialize<'de> for MetaValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MetaValueVisitor;
+        impl<'de> Visitor<'de> for MetaValueVisitor {
+            type Value = MetaValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a metadata value")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<MetaValue, E> {
+                Ok(MetaValue(Some(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<MetaValue, E> {
+                Ok(MetaValue(Some(v)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<MetaValue, E> {
+                Ok(MetaValue(Some(v.to_string())))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<MetaValue, E> {
+                Ok(MetaValue(Some(v.to_string())))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<MetaValue, E> {
+                Ok(MetaValue(Some(v.to_string())))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<MetaValue, E> {
+                Ok(MetaValue(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<MetaValue, E> {
+                Ok(MetaValue(None))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<MetaValue, A::Error> {
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+                Ok(MetaValue(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<MetaValue, A::Error> {
+                while map
+                    .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(MetaValue(None))
+            }
+        }
+        deserializer.deserialize_any(MetaValueVisitor)
     }
 }
 
@@ -540,6 +588,16 @@ mod tests {
         assert_eq!(bt.expanded().unwrap().fee, Some(30));
         let ch = o.latest_charge.unwrap();
         assert_eq!(ch.id(), Some("ch_1"));
+        assert_eq!(
+            ch.expanded()
+                .unwrap()
+                .payment_method_details
+                .as_ref()
+                .unwrap()
+                .kind
+                .as_deref(),
+            Some("card")
+        );
         assert!(o.charge.is_none());
     }
 
@@ -568,6 +626,16 @@ mod tests {
         )
         .unwrap_err();
         assert!(!err.to_string().contains("secret-ish"), "{err}");
+        let err =
+            Event::from_slice(br#"{"id":"evt_1","type":"x","created":4242424242424242424242}"#)
+                .unwrap_err();
+        assert!(!err.to_string().contains("4242"), "{err}");
+        let err = Event::from_slice(
+            br#"{"id":"evt_1","type":"x","created":1,"data":{"object":{"amount":"x\"SECRET-PII"}}}"#,
+        )
+        .unwrap_err();
+        assert!(!err.to_string().contains("SECRET"), "{err}");
+        assert!(err.to_string().contains("line 1"), "{err}");
         assert!(Event::from_slice(b"not json").is_err());
         assert!(Event::from_slice(br#"{"id":"","type":"x","created":1}"#).is_err());
         assert!(Event::from_slice(br#"{"type":"x","created":1}"#).is_err());

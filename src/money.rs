@@ -12,6 +12,8 @@
 //! Nothing here uses floating point. A value that cannot be represented is an error; rounding
 //! only happens through the explicit [`to_minor_rounded`].
 
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 use std::fmt;
 
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -89,9 +91,10 @@ impl fmt::Display for MoneyError {
                 f,
                 "amount {amount} {currency} is not accepted by Stripe: the amount in minor units must be a multiple of {multiple}"
             ),
-            MoneyError::Overflow { amount } => {
-                write!(f, "amount {amount} is too large to be represented in minor units")
-            }
+            MoneyError::Overflow { amount } => write!(
+                f,
+                "amount {amount} has too many digits to be represented exactly in minor units"
+            ),
             MoneyError::BelowMinimum { currency, minimum } => write!(
                 f,
                 "amount is below Stripe's minimum charge of {minimum} {currency}"
@@ -272,7 +275,7 @@ impl Currency {
             .iter()
             .find(|(c, _)| *c == self.code())
             .map_or(DEFAULT_MAX_DIGITS, |(_, d)| *d);
-        10i64.pow(digits) - 1
+        10i64.saturating_pow(digits).saturating_sub(1)
     }
 }
 
@@ -287,13 +290,25 @@ pub fn exponent(currency: &str) -> Result<u32, MoneyError> {
     Currency::new(currency).map(|c| c.exponent())
 }
 
-/// Parses a plain decimal string: optional `-`, digits, optional `.` and digits.
+/// A syntactically valid decimal string, split into its parts.
+struct DecimalText<'a> {
+    negative: bool,
+    /// Integer digits without leading zeros (may be empty for zero).
+    int: &'a str,
+    /// Fraction digits without trailing zeros (may be empty).
+    frac: &'a str,
+}
+
+/// Checks the syntax of a plain decimal string: optional `-`, digits, optional `.` and digits.
 /// No exponents, thousands separators, `+`, spaces or empty parts.
-pub fn parse_decimal(amount: &str) -> Result<Decimal, MoneyError> {
+fn split_decimal(amount: &str) -> Result<DecimalText<'_>, MoneyError> {
     let invalid = || MoneyError::InvalidAmount {
         amount: amount.chars().take(40).collect(),
     };
-    let digits = amount.strip_prefix('-').unwrap_or(amount);
+    let (negative, digits) = match amount.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, amount),
+    };
     let (int, frac) = match digits.split_once('.') {
         Some((i, f)) => (i, Some(f)),
         None => (digits, None),
@@ -302,9 +317,31 @@ pub fn parse_decimal(amount: &str) -> Result<Decimal, MoneyError> {
     if int.is_empty() || !all_digits(int) || frac.is_some_and(|f| f.is_empty() || !all_digits(f)) {
         return Err(invalid());
     }
-    Decimal::from_str_exact(amount).map_err(|_| MoneyError::Overflow {
-        amount: amount.chars().take(40).collect(),
+    Ok(DecimalText {
+        negative,
+        int: int.trim_start_matches('0'),
+        frac: frac.unwrap_or("").trim_end_matches('0'),
     })
+}
+
+fn overflow(amount: &str) -> MoneyError {
+    MoneyError::Overflow {
+        amount: amount.chars().take(40).collect(),
+    }
+}
+
+/// Parses a plain decimal string exactly (trailing zeros after the point do not count).
+/// Values needing more than 28 significant digits are refused, never rounded.
+pub fn parse_decimal(amount: &str) -> Result<Decimal, MoneyError> {
+    let text = split_decimal(amount)?;
+    let sign = if text.negative { "-" } else { "" };
+    let int = if text.int.is_empty() { "0" } else { text.int };
+    let canonical = if text.frac.is_empty() {
+        format!("{sign}{int}")
+    } else {
+        format!("{sign}{int}.{}", text.frac)
+    };
+    Decimal::from_str_exact(&canonical).map_err(|_| overflow(amount))
 }
 
 /// Converts an exact decimal amount in major units to Stripe's minor units.
@@ -312,49 +349,93 @@ pub fn parse_decimal(amount: &str) -> Result<Decimal, MoneyError> {
 /// `"12.34"` USD -> 1234, `"500"` JPY -> 500, `"5"` ISK -> 500, `"1.230"` KWD -> 1230.
 /// Errors when the amount has more decimals than the currency or breaks its multiple rule.
 pub fn to_minor(amount: &str, currency: &str) -> Result<i64, MoneyError> {
-    let value = parse_decimal(amount)?;
-    decimal_to_minor(value, &Currency::new(currency)?)
-}
-
-/// [`to_minor`] for a [`Decimal`].
-pub fn decimal_to_minor(value: Decimal, currency: &Currency) -> Result<i64, MoneyError> {
-    let shown = || value.normalize().to_string();
-    let scaled = scale_up(value, currency.exponent())
-        .ok_or_else(|| MoneyError::Overflow { amount: shown() })?;
-    if scaled.fract() != Decimal::ZERO {
+    let currency = Currency::new(currency)?;
+    let text = split_decimal(amount)?;
+    let exponent = currency.exponent();
+    if text.frac.len() > exponent as usize {
         return Err(MoneyError::TooPrecise {
-            amount: shown(),
+            amount: amount.chars().take(40).collect(),
             currency: currency.code().to_owned(),
-            exponent: currency.exponent(),
+            exponent,
         });
     }
-    let minor = decimal_to_i64(scaled).ok_or_else(|| MoneyError::Overflow { amount: shown() })?;
-    if minor % currency.charge_multiple() != 0 {
+    // Integer arithmetic on the digits: exact by construction.
+    let digits_value = |digits: &str| -> Option<i128> {
+        digits.bytes().try_fold(0i128, |acc, b| {
+            acc.checked_mul(10)?
+                .checked_add(i128::from(b.wrapping_sub(b'0')))
+        })
+    };
+    if text.int.len() > 20 {
+        return Err(overflow(amount));
+    }
+    let int = digits_value(text.int).ok_or_else(|| overflow(amount))?;
+    let frac = digits_value(text.frac).ok_or_else(|| overflow(amount))?;
+    let frac_scale = 10i128.pow(exponent.saturating_sub(text.frac.len() as u32));
+    let magnitude = int
+        .checked_mul(10i128.pow(exponent))
+        .and_then(|v| v.checked_add(frac.checked_mul(frac_scale)?))
+        .ok_or_else(|| overflow(amount))?;
+    let signed = if text.negative {
+        magnitude.checked_neg().ok_or_else(|| overflow(amount))?
+    } else {
+        magnitude
+    };
+    let minor = i64::try_from(signed).map_err(|_| overflow(amount))?;
+    check_multiple(minor, &currency, amount)?;
+    Ok(minor)
+}
+
+fn check_multiple(minor: i64, currency: &Currency, shown: &str) -> Result<(), MoneyError> {
+    if minor.checked_rem(currency.charge_multiple()) != Some(0) {
         return Err(MoneyError::NotAMultiple {
-            amount: shown(),
+            amount: shown.chars().take(40).collect(),
             currency: currency.code().to_owned(),
             multiple: currency.charge_multiple(),
         });
     }
-    Ok(minor)
+    Ok(())
+}
+
+/// [`to_minor`] for a [`Decimal`].
+pub fn decimal_to_minor(value: Decimal, currency: &Currency) -> Result<i64, MoneyError> {
+    to_minor(&value.normalize().to_string(), currency.code())
 }
 
 /// Like [`to_minor`], but rounds to what the currency accepts with an explicit strategy
-/// (e.g. `"5.124"` KWD with `MidpointNearestEven` -> 5120).
+/// (e.g. `"5.124"` KWD with `MidpointNearestEven` -> 5120, `"5.50"` ISK with `ToZero` -> 500).
 pub fn to_minor_rounded(
     amount: &str,
     currency: &str,
     strategy: RoundingStrategy,
 ) -> Result<i64, MoneyError> {
-    let value = parse_decimal(amount)?;
     let currency = Currency::new(currency)?;
-    let overflow = || MoneyError::Overflow {
-        amount: amount.chars().take(40).collect(),
+    let text = split_decimal(amount)?;
+    if text.int.len() > 20 {
+        return Err(overflow(amount));
+    }
+    // Keep enough fraction digits for a correct rounding decision within Decimal's 28 digits;
+    // a dropped non-zero tail becomes a final 1 (a sticky digit), so the direction is kept.
+    let room = 26usize.saturating_sub(text.int.len()).max(4);
+    let (kept, sticky) = match text.frac.get(..room) {
+        Some(kept) if kept.len() < text.frac.len() => (kept, "1"),
+        _ => (text.frac, ""),
     };
-    let scaled = scale_up(value, currency.exponent()).ok_or_else(overflow)?;
+    let sign = if text.negative { "-" } else { "" };
+    let int = if text.int.is_empty() { "0" } else { text.int };
+    let literal = if kept.is_empty() {
+        format!("{sign}{int}")
+    } else {
+        format!("{sign}{int}.{kept}{sticky}")
+    };
+    let value = Decimal::from_str_exact(&literal).map_err(|_| overflow(amount))?;
     let multiple = Decimal::from(currency.charge_multiple());
-    let rounded = (scaled / multiple).round_dp_with_strategy(0, strategy) * multiple;
-    decimal_to_i64(rounded).ok_or_else(overflow)
+    let rounded = scale_up(value, currency.exponent())
+        .and_then(|v| v.checked_div(multiple))
+        .map(|v| v.round_dp_with_strategy(0, strategy))
+        .and_then(|v| v.checked_mul(multiple))
+        .ok_or_else(|| overflow(amount))?;
+    decimal_to_i64(rounded).ok_or_else(|| overflow(amount))
 }
 
 /// Converts minor units to an exact decimal in major units, with the currency's scale
@@ -381,7 +462,7 @@ pub fn check_charge_amount(minor: i64, currency: &Currency) -> Result<(), MoneyE
     if minor <= 0 {
         return Err(MoneyError::NotPositive { amount: shown() });
     }
-    if minor % currency.charge_multiple() != 0 {
+    if minor.checked_rem(currency.charge_multiple()) != Some(0) {
         return Err(MoneyError::NotAMultiple {
             amount: shown(),
             currency: currency.code().to_owned(),
@@ -498,6 +579,27 @@ mod tests {
             to_minor("79228162514264337593543950336", "usd"),
             Err(MoneyError::Overflow { .. })
         ));
+        // More than 28 significant digits: exact 1, and a tiny fraction that is too precise.
+        assert_eq!(
+            to_minor("1.00000000000000000000000000000", "usd").unwrap(),
+            100
+        );
+        assert!(matches!(
+            to_minor("0.00000000000000000000000000001", "usd"),
+            Err(MoneyError::TooPrecise { .. })
+        ));
+        assert_eq!(
+            parse_decimal("1.00000000000000000000000000000").unwrap(),
+            Decimal::ONE
+        );
+        assert_eq!(to_minor("-0", "usd").unwrap(), 0);
+        assert_eq!(to_minor("007.50", "usd").unwrap(), 750);
+        assert_eq!(to_minor("92233720368547758.07", "usd").unwrap(), i64::MAX);
+        assert!(matches!(
+            to_minor("92233720368547758.08", "usd"),
+            Err(MoneyError::Overflow { .. })
+        ));
+        assert_eq!(to_minor("-92233720368547758.08", "usd").unwrap(), i64::MIN);
         for bad in [
             "", "abc", "1,50", "1e3", "+1", " 1", "1.", ".5", "--1", "1.2.3", "NaN", "١",
         ] {
@@ -529,6 +631,28 @@ mod tests {
         );
         assert_eq!(to_minor_rounded("5.50", "isk", ToZero).unwrap(), 500);
         assert_eq!(to_minor_rounded("500.5", "jpy", AwayFromZero).unwrap(), 501);
+        // Huge inputs are overflow errors, never panics.
+        for big in [
+            "79228162514264337593543950.335",
+            "792281625142643375935439503.35",
+        ] {
+            for code in ["kwd", "isk", "usd"] {
+                assert!(matches!(
+                    to_minor_rounded(big, code, MidpointNearestEven),
+                    Err(MoneyError::Overflow { .. })
+                ));
+            }
+        }
+        // A long tail beyond Decimal's precision still rounds in the right direction.
+        let above_half = format!("0.005{}1", "0".repeat(40));
+        assert_eq!(
+            to_minor_rounded(&above_half, "usd", MidpointNearestEven).unwrap(),
+            1
+        );
+        assert_eq!(
+            to_minor_rounded("0.005", "usd", MidpointNearestEven).unwrap(),
+            0
+        );
     }
 
     #[test]
@@ -596,7 +720,8 @@ mod tests {
             let minor = units * currency.charge_multiple();
             let text = format_minor(minor, &currency);
             prop_assert_eq!(to_minor(&text, code).unwrap(), minor);
-            prop_assert_eq!(parse_decimal(&text).unwrap().scale(), currency.exponent());
+            let decimals = text.split_once('.').map_or(0, |(_, f)| f.len());
+            prop_assert_eq!(decimals, currency.exponent() as usize);
         }
 
         #[test]

@@ -9,7 +9,9 @@ use std::fmt;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::event::{BalanceTransaction, Event, EventError, Expandable, StripeObject};
+use crate::event::{
+    BalanceTransaction, ChargeSummary, Event, EventError, Expandable, StripeObject,
+};
 use crate::money::{minor_to_decimal, Currency};
 
 /// The metadata keys searched for the order reference, in this order, before
@@ -202,14 +204,14 @@ pub enum NormalizeError {
     /// The JSON is not a readable Stripe event.
     Event(EventError),
     /// The event's currency is not a three-letter code.
-    InvalidCurrency { currency: String },
+    InvalidCurrency,
 }
 
 impl NormalizeError {
     pub fn code(&self) -> &'static str {
         match self {
             NormalizeError::Event(e) => e.code(),
-            NormalizeError::InvalidCurrency { .. } => "invalid_currency",
+            NormalizeError::InvalidCurrency => "invalid_currency",
         }
     }
 }
@@ -218,8 +220,8 @@ impl fmt::Display for NormalizeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             NormalizeError::Event(e) => e.fmt(f),
-            NormalizeError::InvalidCurrency { currency } => {
-                write!(f, "the event has an invalid currency {currency:?}")
+            NormalizeError::InvalidCurrency => {
+                f.write_str("the event's currency is not a three-letter ISO code")
             }
         }
     }
@@ -432,11 +434,7 @@ pub fn normalize(event: &Event, options: &NormalizeOptions) -> Result<Record, No
         .as_deref()
         .unwrap_or_else(|| kind_from_event(&event.event_type));
     let currency = match obj.currency.as_deref().filter(|c| !c.is_empty()) {
-        Some(code) => Some(
-            Currency::new(code).map_err(|_| NormalizeError::InvalidCurrency {
-                currency: code.chars().take(16).collect(),
-            })?,
-        ),
+        Some(code) => Some(Currency::new(code).map_err(|_| NormalizeError::InvalidCurrency)?),
         None => None,
     };
     record.currency = currency.map(|c| c.code().to_owned());
@@ -457,7 +455,10 @@ pub fn normalize(event: &Event, options: &NormalizeOptions) -> Result<Record, No
         _ => {}
     }
 
+    let setup_session = kind == "checkout.session" && obj.mode.as_deref() == Some("setup");
     record.status = match rule {
+        // A setup-mode Checkout Session saves a payment method; no money moves.
+        _ if setup_session => Status::Ignored,
         Rule::Fixed(status) => status,
         Rule::FromObject => facts.object_status.unwrap_or(Status::Ignored),
         Rule::ChargeSucceeded => {
@@ -577,17 +578,31 @@ fn apply_balance(record: &mut Record, balance: Balance<'_>) {
     record.settlement_currency = Some(currency.code().to_owned());
 }
 
-/// The charge a PaymentIntent points at: `latest_charge` (2022-11-15+) or the newest entry of
-/// the `charges` list (older versions).
-fn pi_charge(obj: &StripeObject) -> (Option<String>, Option<&StripeObject>) {
-    if let Some(latest) = &obj.latest_charge {
-        return (
-            latest.id().map(str::to_owned),
-            latest.expanded().map(|b| &**b),
-        );
+/// The charge a PaymentIntent points at: `latest_charge` (2022-11-15+, and next to `charges`
+/// in older payloads) or the newest entry of the `charges` list (older versions). Details come
+/// from the expanded `latest_charge`, else from the matching (or newest) `charges` entry.
+fn pi_charge(obj: &StripeObject) -> (Option<String>, Option<&ChargeSummary>) {
+    let listed = obj
+        .charges
+        .as_ref()
+        .map(|l| l.data.as_slice())
+        .unwrap_or_default();
+    match &obj.latest_charge {
+        Some(latest) => {
+            let id = latest.id();
+            let details = latest.expanded().or_else(|| {
+                listed
+                    .iter()
+                    .find(|c| c.id.as_deref() == id)
+                    .or_else(|| listed.first())
+            });
+            (id.map(str::to_owned), details)
+        }
+        None => {
+            let first = listed.first();
+            (first.and_then(|c| c.id.clone()), first)
+        }
     }
-    let first = obj.charges.as_ref().and_then(|l| l.data.first());
-    (first.and_then(|c| c.id.clone()), first)
 }
 
 fn payment_intent<'a>(obj: &'a StripeObject, r: &mut Record, f: &mut Facts<'a>) {
@@ -660,28 +675,43 @@ fn charge<'a>(obj: &'a StripeObject, r: &mut Record, f: &mut Facts<'a>) {
         .as_ref()
         .and_then(|d| d.kind.clone());
     r.failure = failure(obj.failure_code.as_ref(), obj.failure_message.as_ref());
-    f.amount = obj.amount;
+    f.amount = charge_amount(obj);
     f.amount_refunded = obj.amount_refunded;
     f.balance = expanded_balance(&obj.balance_transaction);
     f.object_status = obj.status.as_deref().and_then(|s| match s {
-        "succeeded" => Some(if obj.captured == Some(false) {
-            Status::Authorized
-        } else if obj.amount_refunded.unwrap_or(0) > 0 {
-            charge_refund_status(obj)
-        } else {
-            Status::Paid
-        }),
+        "succeeded" => Some(
+            if obj.amount_refunded.unwrap_or(0) > 0 || obj.refunded == Some(true) {
+                charge_refund_status(obj)
+            } else if obj.captured == Some(false) {
+                Status::Authorized
+            } else {
+                Status::Paid
+            },
+        ),
         "pending" => Some(Status::Pending),
         "failed" => Some(Status::Failed),
         _ => None,
     });
 }
 
-/// Refunded when the whole amount went back, partially refunded otherwise.
+/// What a charge took: the captured amount once captured (a partial capture takes less than
+/// was authorized), else the authorized amount.
+fn charge_amount(obj: &StripeObject) -> Option<i64> {
+    match (obj.captured, obj.amount_captured) {
+        (Some(true), Some(captured)) if captured > 0 => Some(captured),
+        _ => obj.amount,
+    }
+}
+
+/// Refunded when the whole captured amount went back, partially refunded otherwise. An
+/// uncaptured charge that is "refunded" is a released authorization: canceled.
 fn charge_refund_status(obj: &StripeObject) -> Status {
-    let full = match (obj.amount_refunded, obj.amount) {
+    if obj.captured == Some(false) {
+        return Status::Canceled;
+    }
+    let full = match (obj.amount_refunded, charge_amount(obj)) {
         (Some(refunded), Some(amount)) => refunded >= amount,
-        _ => obj.refunded == Some(true),
+        _ => false,
     };
     if full || obj.refunded == Some(true) {
         Status::Refunded
@@ -1021,6 +1051,60 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.code(), "invalid_currency");
+    }
+
+    #[test]
+    fn old_payment_intent_reads_charge_details_from_the_list() {
+        let r = norm(&event(
+            "payment_intent.succeeded",
+            r#"{"id":"pi_1","object":"payment_intent","amount":5000,"currency":"eur","status":"succeeded","latest_charge":"ch_1",
+                "charges":{"object":"list","data":[{"id":"ch_1","amount_refunded":700,"payment_method_details":{"type":"sepa_debit"},
+                "balance_transaction":{"id":"txn_1","fee":100,"net":4900,"currency":"eur"}}]}}"#,
+        ));
+        assert_eq!(r.charge.as_deref(), Some("ch_1"));
+        assert_eq!(r.amount_refunded_minor, Some(700));
+        assert_eq!(r.fee_minor, Some(100));
+        assert_eq!(r.payment_method_type.as_deref(), Some("sepa_debit"));
+    }
+
+    #[test]
+    fn setup_mode_checkout_is_not_a_payment() {
+        let r = norm(&event(
+            "checkout.session.completed",
+            r#"{"id":"cs_1","object":"checkout.session","mode":"setup","status":"complete","payment_status":"no_payment_required","client_reference_id":"X"}"#,
+        ));
+        assert_eq!(r.status, Status::Ignored);
+    }
+
+    #[test]
+    fn released_authorization_and_partial_capture() {
+        let released = norm(&event(
+            "charge.refunded",
+            r#"{"id":"ch_1","object":"charge","amount":5000,"amount_captured":0,"amount_refunded":5000,"captured":false,"refunded":true,"currency":"usd","status":"succeeded"}"#,
+        ));
+        assert_eq!(released.status, Status::Canceled);
+        let partial = norm(&event(
+            "charge.captured",
+            r#"{"id":"ch_1","object":"charge","amount":5000,"amount_captured":3000,"captured":true,"currency":"usd","status":"succeeded"}"#,
+        ));
+        assert_eq!(partial.amount_minor, Some(3000));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        for (open, close) in [
+            (r#"{"latest_charge":"#, "}"),
+            (r#"{"charges":{"data":["#, "]}}"),
+            (r#"{"metadata":{"x":"#, "}}"),
+            ("[", "]"),
+        ] {
+            for depth in [100, 127, 5000] {
+                let inner = format!("{}{{}}{}", open.repeat(depth), close.repeat(depth));
+                let json = event("payment_intent.succeeded", &inner);
+                // Accepted or refused, but never a crash.
+                let _ = normalize_json(json.as_bytes(), &NormalizeOptions::default());
+            }
+        }
     }
 
     #[test]

@@ -20,6 +20,8 @@
 //! it was. A record for another order, or in another currency, is refused with an error and
 //! changes nothing.
 
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -80,11 +82,15 @@ pub struct StatusKey {
 }
 
 /// A refund as seen so far.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct RefundEntry {
     /// 1 pending, 2 succeeded, 3 failed or canceled (a refund can fail after it succeeded).
     pub stage: u8,
+    /// Event time of that stage.
+    pub at: i64,
     pub amount_minor: i64,
+    /// The charge refunded, when known.
+    pub charge: Option<String>,
 }
 
 impl RefundEntry {
@@ -124,8 +130,9 @@ pub struct OrderState {
     pub last_event_at: Option<i64>,
     /// Internal: the payment status key.
     pub base: Option<StatusKey>,
-    /// Internal: the latest cumulative refunded amount a charge reported, as (event time, amount).
-    pub charge_refunded: Option<(i64, i64)>,
+    /// Internal: per charge id, the latest cumulative refunded amount it reported, as
+    /// (event time, amount).
+    pub charge_refunded: BTreeMap<String, (i64, i64)>,
 }
 
 /// What a merge did.
@@ -266,10 +273,17 @@ impl OrderState {
                     };
                     let entry = RefundEntry {
                         stage,
+                        at: r.created,
                         amount_minor: amount,
+                        charge: r.charge.clone(),
                     };
-                    let slot = self.refunds.entry(id.clone()).or_insert(entry);
-                    *slot = (*slot).max(entry);
+                    match self.refunds.get_mut(id) {
+                        Some(slot) if *slot >= entry => {}
+                        Some(slot) => *slot = entry,
+                        None => {
+                            self.refunds.insert(id.clone(), entry);
+                        }
+                    }
                 }
                 return Ok(());
             }
@@ -287,8 +301,17 @@ impl OrderState {
 
         if is_payment_object(r) {
             self.amount_minor = max_opt(self.amount_minor, r.amount_minor);
-            if let Some(refunded) = r.amount_refunded_minor {
-                self.charge_refunded = max_opt(self.charge_refunded, Some((r.created, refunded)));
+            // A released authorization reports its amount as refunded: not a refund of money.
+            let captured = matches!(
+                r.status,
+                Status::Paid | Status::PartiallyRefunded | Status::Refunded
+            );
+            if let (Some(refunded), true) = (r.amount_refunded_minor, captured) {
+                let key = r.charge.clone().unwrap_or_default();
+                let seen = self.charge_refunded.get(&key).copied();
+                if let Some(newer) = max_opt(seen, Some((r.created, refunded))) {
+                    self.charge_refunded.insert(key, newer);
+                }
             }
         }
         let status = match r.status {
@@ -297,7 +320,8 @@ impl OrderState {
             Status::Disputed | Status::DisputeWon | Status::DisputeLost => Status::Paid,
             other => other,
         };
-        if matches!(status, Status::Paid | Status::Authorized) && is_payment_object(r) {
+        // Only money actually taken counts as paid (an authorization may be captured partially).
+        if status == Status::Paid && is_payment_object(r) {
             self.amount_paid_minor = max_opt(self.amount_paid_minor, r.amount_minor);
         }
         self.base = max_opt(self.base, status_key(status, r.created));
@@ -309,14 +333,38 @@ impl OrderState {
         let overflow = MergeError::InvalidState {
             reason: "refund amounts overflow",
         };
-        let from_refunds = self
-            .refunds
+        // Per charge: the refunds known one by one, or the charge's own cumulative figure minus
+        // the refunds that failed after it reported it, whichever is more.
+        // A refund that names no charge belongs to the order's only charge, if it has one.
+        let only_charge = match self.charges.len() {
+            1 => self.charges.first().map(String::as_str),
+            _ => None,
+        };
+        let charge_of = |r: &RefundEntry| -> String {
+            r.charge.as_deref().or(only_charge).unwrap_or("").to_owned()
+        };
+        let mut per_charge: BTreeMap<String, i64> = BTreeMap::new();
+        for refund in self.refunds.values().filter(|r| r.counts()) {
+            let slot = per_charge.entry(charge_of(refund)).or_insert(0);
+            *slot = slot
+                .checked_add(refund.amount_minor)
+                .ok_or(overflow.clone())?;
+        }
+        for (charge, (at, amount)) in &self.charge_refunded {
+            let failed_since = self
+                .refunds
+                .values()
+                .filter(|r| !r.counts() && r.at > *at && charge_of(r) == *charge)
+                .try_fold(0i64, |acc, r| acc.checked_add(r.amount_minor))
+                .ok_or(overflow.clone())?;
+            let floor = amount.saturating_sub(failed_since).max(0);
+            let slot = per_charge.entry(charge.clone()).or_insert(0);
+            *slot = (*slot).max(floor);
+        }
+        self.amount_refunded_minor = per_charge
             .values()
-            .filter(|r| r.counts())
-            .try_fold(0i64, |acc, r| acc.checked_add(r.amount_minor))
+            .try_fold(0i64, |acc, v| acc.checked_add(*v))
             .ok_or(overflow)?;
-        let from_charge = self.charge_refunded.map_or(0, |(_, amount)| amount);
-        self.amount_refunded_minor = from_refunds.max(from_charge);
 
         let base = self.base.map(|k| k.status);
         let open_dispute = self.disputes.values().any(|s| *s == Status::Disputed);
@@ -331,9 +379,10 @@ impl OrderState {
             })
         } else if self.amount_refunded_minor > 0 && !self.is_payout() {
             let total = self.amount_paid_minor.or(self.amount_minor);
+            // Without a known paid amount, "partially" is the claim that can only grow.
             Some(match total {
-                Some(total) if self.amount_refunded_minor < total => Status::PartiallyRefunded,
-                _ => Status::Refunded,
+                Some(total) if self.amount_refunded_minor >= total => Status::Refunded,
+                _ => Status::PartiallyRefunded,
             })
         } else {
             base
@@ -500,6 +549,111 @@ mod tests {
         s.merge(&d("charge.dispute.created", 30, "needs_response"))
             .unwrap();
         assert_eq!(s.status, Some(Status::DisputeWon));
+    }
+
+    fn charge(event_type: &str, at: i64, id: &str, fields: &str) -> Record {
+        rec(
+            event_type,
+            at,
+            &format!(
+                r#"{{"id":"{id}","object":"charge","currency":"usd","payment_intent":"pi_1","metadata":{{"order_id":"A-1"}},{fields}}}"#
+            ),
+        )
+    }
+
+    #[test]
+    fn partial_capture_refunded_in_full_is_refunded() {
+        let records = [
+            pi(
+                "payment_intent.amount_capturable_updated",
+                10,
+                "requires_capture",
+            ),
+            charge(
+                "charge.captured",
+                20,
+                "ch_1",
+                r#""amount":5000,"amount_captured":3000,"captured":true,"status":"succeeded""#,
+            ),
+            charge(
+                "charge.refunded",
+                30,
+                "ch_1",
+                r#""amount":5000,"amount_captured":3000,"amount_refunded":3000,"refunded":true,"captured":true,"status":"succeeded""#,
+            ),
+        ];
+        let s = OrderState::from_records(&records).unwrap();
+        assert_eq!(s.amount_paid_minor, Some(3000));
+        assert_eq!(s.status, Some(Status::Refunded));
+    }
+
+    #[test]
+    fn released_authorization_is_canceled_not_refunded() {
+        let records = [
+            pi(
+                "payment_intent.amount_capturable_updated",
+                10,
+                "requires_capture",
+            ),
+            pi("payment_intent.canceled", 20, "canceled"),
+            charge(
+                "charge.refunded",
+                20,
+                "ch_1",
+                r#""amount":5000,"amount_captured":0,"amount_refunded":5000,"refunded":true,"captured":false,"status":"succeeded""#,
+            ),
+        ];
+        assert_eq!(records[2].status, Status::Canceled);
+        for order in [[0, 1, 2], [2, 1, 0], [1, 2, 0]] {
+            let s = OrderState::from_records(order.iter().map(|i| &records[*i])).unwrap();
+            assert_eq!(s.status, Some(Status::Canceled), "{order:?}");
+            assert_eq!(s.amount_paid_minor, None);
+        }
+    }
+
+    #[test]
+    fn refund_failing_after_the_charge_reported_it_stops_counting() {
+        let s = OrderState::from_records(&[
+            pi("payment_intent.succeeded", 10, "succeeded"),
+            refund("re_1", 20, 1000, "succeeded"),
+            charge(
+                "charge.refunded",
+                30,
+                "ch_1",
+                r#""amount":5000,"amount_refunded":1000,"captured":true,"status":"succeeded""#,
+            ),
+            refund("re_1", 40, 1000, "failed"),
+        ])
+        .unwrap();
+        assert_eq!(s.amount_refunded_minor, 0);
+        assert_eq!(s.status, Some(Status::Paid));
+    }
+
+    #[test]
+    fn refunds_are_kept_per_charge() {
+        let s = OrderState::from_records(&[
+            charge(
+                "charge.refunded",
+                20,
+                "ch_A",
+                r#""amount":5000,"amount_refunded":5000,"refunded":true,"captured":true,"status":"succeeded""#,
+            ),
+            charge(
+                "charge.succeeded",
+                30,
+                "ch_B",
+                r#""amount":5000,"amount_refunded":0,"captured":true,"status":"succeeded""#,
+            ),
+        ])
+        .unwrap();
+        assert_eq!(s.amount_refunded_minor, 5000);
+        assert_eq!(s.status, Some(Status::Refunded));
+    }
+
+    #[test]
+    fn refund_without_known_payment_is_partial() {
+        let s = OrderState::from_records(&[refund("re_1", 20, 100, "pending")]).unwrap();
+        assert_eq!(s.status, Some(Status::PartiallyRefunded));
     }
 
     #[test]

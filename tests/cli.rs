@@ -179,6 +179,19 @@ fn verify_several_secrets_and_env() {
 }
 
 #[test]
+fn sign_uses_the_first_of_several_secrets() {
+    let body = br#"{"id":"evt_1"}"#;
+    let joined = format!("{SECRET},whsec_old");
+    let out = run_env(
+        &["sign", "--timestamp", "1700000000"],
+        body,
+        &[("STRIPE_WEBHOOK_SECRET", &joined)],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), header_for(body, 1_700_000_000));
+}
+
+#[test]
 fn verify_then_bad_json_is_an_event_error() {
     let body = b"not json at all";
     let header = header_for(body, 1_700_000_000);

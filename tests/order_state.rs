@@ -53,15 +53,24 @@ fn in_order_lifecycle_ends_right() {
 }
 
 #[test]
-fn authorization_then_expiry_ends_canceled_in_any_order() {
+fn authorization_then_expiry_ends_expired_in_any_order() {
     let a = records(&[
         "pi_amount_capturable_updated_basil.json",
+        "charge_expired_auth_basil.json",
         "pi_canceled_expired_basil.json",
     ]);
-    let forward = fold(&a);
-    let backward = fold(&[a[1].clone(), a[0].clone()]);
-    assert_eq!(forward.status, Some(Status::Canceled));
-    assert_eq!(forward, backward);
+    // Canceled by the merchant: canceled.
+    let canceled = fold(&[a[0].clone(), a[2].clone()]);
+    assert_eq!(canceled.status, Some(Status::Canceled));
+    assert_eq!(canceled, fold(&[a[2].clone(), a[0].clone()]));
+    // Stripe's expiry sends charge.expired too: expired, whatever the order.
+    let expected = fold(&a);
+    assert_eq!(expected.status, Some(Status::Expired));
+    assert_eq!(expected.amount_paid_minor, None);
+    for order in [[2, 1, 0], [1, 0, 2], [0, 2, 1]] {
+        let seq: Vec<Record> = order.iter().map(|i| a[*i].clone()).collect();
+        assert_eq!(fold(&seq), expected, "{order:?}");
+    }
 }
 
 #[test]

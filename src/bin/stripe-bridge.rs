@@ -26,9 +26,16 @@ enum Command {
     /// Print a Stripe-Signature header for the body on stdin (like stripe-node's
     /// generateTestHeaderString).
     Sign {
-        /// The endpoint's signing secret (whsec_...).
-        #[arg(long, env = "STRIPE_WEBHOOK_SECRET", hide_env_values = true)]
-        secret: String,
+        /// The endpoint's signing secret (whsec_...). With several (comma-separated, as in
+        /// STRIPE_WEBHOOK_SECRET while rolling), the first signs.
+        #[arg(
+            long = "secret",
+            env = "STRIPE_WEBHOOK_SECRET",
+            hide_env_values = true,
+            value_delimiter = ',',
+            required = true
+        )]
+        secrets: Vec<String>,
         /// Unix time to sign with [default: now].
         #[arg(long)]
         timestamp: Option<i64>,
@@ -153,7 +160,11 @@ fn to_json<T: serde::Serialize>(value: &T, pretty: bool) -> Result<String, Failu
 
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
-        Command::Sign { secret, timestamp } => {
+        Command::Sign { secrets, timestamp } => {
+            let secret = secrets
+                .into_iter()
+                .find(|s| !s.trim().is_empty())
+                .ok_or(Error::from(signature::SignatureError::NoSecrets))?;
             let body = read_stdin()?;
             let timestamp = timestamp.unwrap_or_else(signature::unix_now);
             print(&signature::sign(&body, &Secret::from(secret), timestamp))
