@@ -1,0 +1,260 @@
+// The JavaScript API of stripe-bridge over the WebAssembly core. Every entry point (Node,
+// browser, workerd) initializes the wasm module once, then re-exports this file.
+import {
+  WasmVerifier,
+  WasmNormalizer,
+  signHeader,
+  mergeOrderState as wasmMerge,
+  toMinorUnits as wasmToMinor,
+  fromMinorUnits as wasmFromMinor,
+  currencyExponent as wasmExponent,
+} from '../build/wasm/stripe_bridge.js';
+import { isReady, notReadyMessage } from './runtime.mjs';
+
+/** Stripe's default timestamp tolerance, in seconds. */
+export const DEFAULT_TOLERANCE = 300;
+
+function ensureReady() {
+  if (!isReady()) throw new StripeBridgeError(notReadyMessage(), { type: 'StripeBridgeError', code: 'not_initialized', kind: 'init' });
+}
+
+/** Base class of every error stripe-bridge throws. */
+export class StripeBridgeError extends Error {
+  constructor(message, { type, code, kind } = {}) {
+    super(message);
+    this.name = type || 'StripeBridgeError';
+    /** Error family, compatible with stripe-node's `err.type` for signature failures. */
+    this.type = type || 'StripeBridgeError';
+    /** Specific reason, e.g. `no_match`, `timestamp_outside_tolerance`, `amount_too_precise`. */
+    this.code = code;
+    /** Area: `signature`, `event`, `money`, `state`, `argument`. */
+    this.kind = kind;
+  }
+}
+
+/** A webhook failed verification (same `type` as stripe-node's error, so handlers keep working). */
+export class StripeSignatureVerificationError extends StripeBridgeError {}
+/** The payload is not a readable Stripe event. */
+export class StripeEventError extends StripeBridgeError {}
+/** An amount or currency was refused. */
+export class StripeMoneyError extends StripeBridgeError {}
+/** A record could not be merged into an order state. */
+export class StripeStateError extends StripeBridgeError {}
+/** An argument has the wrong type or value. */
+export class StripeInvalidArgumentError extends StripeBridgeError {}
+
+const ERROR_CLASSES = {
+  signature: [StripeSignatureVerificationError, 'StripeSignatureVerificationError'],
+  event: [StripeEventError, 'StripeEventError'],
+  money: [StripeMoneyError, 'StripeMoneyError'],
+  state: [StripeStateError, 'StripeStateError'],
+  argument: [StripeInvalidArgumentError, 'StripeInvalidArgumentError'],
+};
+
+function makeError(kind, code, message) {
+  const [Class, type] = ERROR_CLASSES[kind] || [StripeBridgeError, 'StripeBridgeError'];
+  return new Class(message, { type, code, kind });
+}
+
+/** Calls into wasm, turning its `{kind, code, message}` errors into Error subclasses. */
+function call(fn) {
+  ensureReady();
+  try {
+    return fn();
+  } catch (e) {
+    if (e && typeof e === 'object' && typeof e.kind === 'string' && typeof e.code === 'string') {
+      throw makeError(e.kind, e.code, e.message);
+    }
+    throw e;
+  }
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function payloadBytes(payload) {
+  if (typeof payload === 'string') return encoder.encode(payload);
+  if (payload instanceof Uint8Array) return payload; // Buffer is a Uint8Array
+  if (payload instanceof ArrayBuffer) return new Uint8Array(payload);
+  if (ArrayBuffer.isView(payload)) return new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
+  if (payload === undefined || payload === null) return new Uint8Array(0);
+  throw makeError(
+    'signature',
+    'invalid_payload_type',
+    'Webhook payload must be the raw request body as a string, Buffer or Uint8Array; it was a ' +
+      `${typeof payload}. Signature verification is impossible on a parsed and re-serialized body.`,
+  );
+}
+
+function headerString(header) {
+  if (typeof header === 'string') return header;
+  if (header === undefined || header === null) return '';
+  if (header instanceof Uint8Array) return decoder.decode(header);
+  if (Array.isArray(header)) {
+    throw makeError('signature', 'malformed_header', 'The stripe-signature header was an array; pass the single header value.');
+  }
+  throw makeError('argument', 'invalid_argument', 'The stripe-signature header must be a string.');
+}
+
+function secretList(secret) {
+  const list = Array.isArray(secret) ? secret : [secret];
+  for (const s of list) {
+    if (typeof s !== 'string') {
+      throw makeError('argument', 'invalid_argument', 'The signing secret must be a string or an array of strings.');
+    }
+  }
+  return list;
+}
+
+function nowSeconds(now) {
+  if (now === undefined || now === null) return Math.floor(Date.now() / 1000);
+  if (now instanceof Date) return Math.floor(now.getTime() / 1000);
+  if (typeof now === 'number') return now;
+  throw makeError('argument', 'invalid_argument', '`now` must be Unix seconds (a number) or a Date.');
+}
+
+// Verifiers (secrets + tolerance, HMAC keys prepared) and normalizers are cached: building
+// them per call would redo the key schedule for every webhook.
+const CACHE_LIMIT = 32;
+const verifiers = new Map();
+const normalizers = new Map();
+
+function cached(map, key, make) {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make();
+    if (map.size >= CACHE_LIMIT) {
+      const [oldestKey, oldest] = map.entries().next().value;
+      map.delete(oldestKey);
+      oldest.free();
+    }
+    map.set(key, value);
+  }
+  return value;
+}
+
+function verifierFor(secret, options) {
+  const secrets = secretList(secret);
+  const tolerance = options && options.tolerance !== undefined ? options.tolerance : DEFAULT_TOLERANCE;
+  if (tolerance !== false && typeof tolerance !== 'number') {
+    throw makeError('argument', 'invalid_argument', '`tolerance` must be a number of seconds (>= 1) or false to disable the check.');
+  }
+  const key = JSON.stringify([secrets, tolerance]);
+  return cached(verifiers, key, () => new WasmVerifier(secrets, tolerance === false ? undefined : tolerance));
+}
+
+function normalizerFor(options) {
+  const keys = options && options.orderKeys;
+  if (keys !== undefined && (!Array.isArray(keys) || keys.some((k) => typeof k !== 'string'))) {
+    throw makeError('argument', 'invalid_argument', '`orderKeys` must be an array of strings.');
+  }
+  const key = keys === undefined ? '' : JSON.stringify(keys);
+  return cached(normalizers, key, () => new WasmNormalizer(keys));
+}
+
+/**
+ * Verifies the raw body against the Stripe-Signature header. Returns true or throws a
+ * StripeSignatureVerificationError.
+ */
+export function verifyHeader(payload, header, secret, options) {
+  const bytes = payloadBytes(payload);
+  const h = headerString(header);
+  call(() => verifierFor(secret, options).verify(bytes, h, nowSeconds(options && options.now)));
+  return true;
+}
+
+/** Verifies, then returns the parsed event (like stripe-node's constructEvent, but synchronous everywhere). */
+export function constructEvent(payload, header, secret, options) {
+  verifyHeader(payload, header, secret, options);
+  const text = typeof payload === 'string' ? payload : decoder.decode(payloadBytes(payload));
+  let event;
+  try {
+    event = JSON.parse(text);
+  } catch {
+    throw makeError('event', 'malformed_event', 'The webhook payload is correctly signed but is not valid JSON.');
+  }
+  if (event === null || typeof event !== 'object' || Array.isArray(event)) {
+    throw makeError('event', 'malformed_event', 'The webhook payload is not a Stripe event object.');
+  }
+  return event;
+}
+
+/** Verifies and normalizes in one call: the webhook fast path. Returns the normalized record. */
+export function verifyAndNormalize(payload, header, secret, options) {
+  const bytes = payloadBytes(payload);
+  const h = headerString(header);
+  const json = call(() =>
+    verifierFor(secret, options).verifyAndNormalize(bytes, h, nowSeconds(options && options.now), normalizerFor(options)),
+  );
+  return JSON.parse(json);
+}
+
+/** Normalizes a Stripe event (an object, JSON text or bytes) into the platform-neutral record. */
+export function normalizeEvent(event, options) {
+  let bytes;
+  if (typeof event === 'string' || event instanceof Uint8Array || event instanceof ArrayBuffer) {
+    bytes = payloadBytes(event);
+  } else if (event !== null && typeof event === 'object') {
+    bytes = encoder.encode(JSON.stringify(event));
+  } else {
+    throw makeError('argument', 'invalid_argument', 'normalizeEvent takes an event object, JSON text or bytes.');
+  }
+  return JSON.parse(call(() => normalizerFor(options).normalize(bytes)));
+}
+
+/** Merges a normalized record into an order's state (null for a new order); returns the new state. */
+export function mergeOrderState(state, record) {
+  if (record === null || typeof record !== 'object') {
+    throw makeError('argument', 'invalid_argument', 'mergeOrderState takes a normalized record object.');
+  }
+  const stateJson = state === null || state === undefined ? '' : JSON.stringify(state);
+  return JSON.parse(call(() => wasmMerge(encoder.encode(stateJson), encoder.encode(JSON.stringify(record)))));
+}
+
+/** A Stripe-Signature header for a payload, like stripe-node's generateTestHeaderString. */
+export function generateTestHeader({ payload, secret, timestamp } = {}) {
+  if (typeof secret !== 'string') {
+    throw makeError('argument', 'invalid_argument', 'generateTestHeader needs { payload, secret }.');
+  }
+  const bytes = payloadBytes(payload);
+  return call(() => signHeader(bytes, secret, timestamp === undefined ? nowSeconds() : nowSeconds(timestamp)));
+}
+
+function currencyArg(currency) {
+  if (typeof currency !== 'string') throw makeError('argument', 'invalid_argument', 'currency must be a string such as "usd".');
+  return currency;
+}
+
+/** "12.34" USD -> 1234. Amounts go in as strings (never floats); an amount that is not exactly representable throws. */
+export function toMinorUnits(amount, currency) {
+  if (typeof amount !== 'string') {
+    throw makeError('money', 'invalid_amount', 'amount must be a decimal string such as "12.34" (never a float).');
+  }
+  const minor = call(() => wasmToMinor(amount, currencyArg(currency)));
+  const n = Number(minor);
+  if (!Number.isSafeInteger(n)) {
+    throw makeError('money', 'amount_overflow', `amount ${amount} is beyond JavaScript's safe integer range in minor units`);
+  }
+  return n;
+}
+
+/** 1234 USD -> "12.34"; 500 JPY -> "500"; 1230 KWD -> "1.230". Minor units as a safe integer, bigint or integer string. */
+export function fromMinorUnits(minor, currency) {
+  let text;
+  if (typeof minor === 'number') {
+    if (!Number.isSafeInteger(minor)) throw makeError('money', 'invalid_amount', 'minor units must be a safe integer');
+    text = String(minor);
+  } else if (typeof minor === 'bigint') {
+    text = minor.toString();
+  } else if (typeof minor === 'string' && /^-?\d+$/.test(minor)) {
+    text = minor;
+  } else {
+    throw makeError('money', 'invalid_amount', 'minor units must be an integer (number, bigint or string)');
+  }
+  return call(() => wasmFromMinor(text, currencyArg(currency)));
+}
+
+/** Decimal places of a currency in Stripe's API (0, 2 or 3). */
+export function currencyExponent(currency) {
+  return call(() => wasmExponent(currencyArg(currency)));
+}

@@ -1,0 +1,188 @@
+//! WebAssembly bindings of the stripe-bridge core for the npm package.
+//!
+//! A thin layer: every function converts its arguments, calls the core, and converts the
+//! result. Records and states cross the boundary as JSON text (one `JSON.parse` on the JS
+//! side is faster than building objects field by field through the boundary); amounts are
+//! strings; errors are plain objects `{ kind, code, message }` that the JS wrapper turns into
+//! `Error` subclasses. No logic lives here.
+
+#![forbid(unsafe_code)]
+
+use js_sys::{Object, Reflect};
+use stripe_bridge::money::{self, Currency};
+use stripe_bridge::signature::{self, Secret, Tolerance, Verifier};
+use stripe_bridge::{normalize_json, Error, NormalizeOptions, OrderState, Record};
+use wasm_bindgen::prelude::*;
+
+/// Converts a core error into the `{ kind, code, message }` object the JS wrapper expects.
+fn js_error(kind: &str, code: &str, message: &str) -> JsValue {
+    let obj = Object::new();
+    // Setting properties on a fresh plain object cannot fail.
+    let _ = Reflect::set(&obj, &"kind".into(), &kind.into());
+    let _ = Reflect::set(&obj, &"code".into(), &code.into());
+    let _ = Reflect::set(&obj, &"message".into(), &message.into());
+    obj.into()
+}
+
+fn to_js(e: impl Into<Error>) -> JsValue {
+    let e = e.into();
+    js_error(e.kind(), e.code(), &e.to_string())
+}
+
+fn argument_error(message: &str) -> JsValue {
+    js_error("argument", "invalid_argument", message)
+}
+
+fn json_error(e: serde_json::Error) -> JsValue {
+    js_error(
+        "argument",
+        "invalid_json",
+        &format!("invalid JSON argument: {e}"),
+    )
+}
+
+/// Seconds from JS (a number) as an integer, refusing NaN, infinities and fractions.
+fn whole_seconds(value: f64, what: &str) -> Result<i64, JsValue> {
+    if value.is_finite() && value.fract() == 0.0 && value.abs() < 9.007_199_254_740_992e15 {
+        // In range and integral: the conversion is exact.
+        Ok(value as i64)
+    } else {
+        Err(argument_error(&format!(
+            "{what} must be a whole number of seconds"
+        )))
+    }
+}
+
+/// A configured verifier: secrets and tolerance, with the HMAC keys prepared once.
+#[wasm_bindgen]
+pub struct WasmVerifier {
+    inner: Verifier,
+}
+
+#[wasm_bindgen]
+impl WasmVerifier {
+    /// `tolerance`: seconds (>= 1), or `undefined` for the check turned off.
+    #[wasm_bindgen(constructor)]
+    pub fn new(secrets: Vec<String>, tolerance: Option<f64>) -> Result<WasmVerifier, JsValue> {
+        let tolerance = match tolerance {
+            None => Tolerance::Disabled,
+            Some(secs) => {
+                let secs = whole_seconds(secs, "tolerance")?;
+                let secs = u64::try_from(secs)
+                    .map_err(|_| argument_error("tolerance must not be negative"))?;
+                Tolerance::seconds(secs).map_err(to_js)?
+            }
+        };
+        let inner = Verifier::new(secrets)
+            .map_err(to_js)?
+            .with_tolerance(tolerance);
+        Ok(WasmVerifier { inner })
+    }
+
+    /// Verifies the raw body; returns the index of the secret that matched.
+    pub fn verify(&self, payload: &[u8], header: &str, now: f64) -> Result<u32, JsValue> {
+        let now = whole_seconds(now, "now")?;
+        let ok = self.inner.verify_at(payload, header, now).map_err(to_js)?;
+        Ok(u32::try_from(ok.secret_index).unwrap_or(u32::MAX))
+    }
+
+    /// Verifies, then normalizes; returns the record as JSON text.
+    #[wasm_bindgen(js_name = verifyAndNormalize)]
+    pub fn verify_and_normalize(
+        &self,
+        payload: &[u8],
+        header: &str,
+        now: f64,
+        normalizer: &WasmNormalizer,
+    ) -> Result<String, JsValue> {
+        let now = whole_seconds(now, "now")?;
+        let record = stripe_bridge::verify_and_normalize(
+            &self.inner,
+            payload,
+            header,
+            now,
+            &normalizer.options,
+        )
+        .map_err(to_js)?;
+        record_json(&record)
+    }
+}
+
+/// Normalization options (the metadata keys for the order reference), prepared once.
+#[wasm_bindgen]
+pub struct WasmNormalizer {
+    options: NormalizeOptions,
+}
+
+#[wasm_bindgen]
+impl WasmNormalizer {
+    /// `order_keys`: `undefined` for the defaults.
+    #[wasm_bindgen(constructor)]
+    pub fn new(order_keys: Option<Vec<String>>) -> WasmNormalizer {
+        let options = match order_keys {
+            Some(keys) => NormalizeOptions::with_order_keys(keys),
+            None => NormalizeOptions::default(),
+        };
+        WasmNormalizer { options }
+    }
+
+    /// Normalizes the event JSON (UTF-8 bytes); returns the record as JSON text.
+    pub fn normalize(&self, event_json: &[u8]) -> Result<String, JsValue> {
+        let record = normalize_json(event_json, &self.options).map_err(to_js)?;
+        record_json(&record)
+    }
+}
+
+fn record_json(record: &Record) -> Result<String, JsValue> {
+    serde_json::to_string(record).map_err(json_error)
+}
+
+/// `t=<timestamp>,v1=<hex>` for the payload (stripe-node's `generateTestHeaderString`).
+#[wasm_bindgen(js_name = signHeader)]
+pub fn sign_header(payload: &[u8], secret: &str, timestamp: f64) -> Result<String, JsValue> {
+    let timestamp = whole_seconds(timestamp, "timestamp")?;
+    if secret.trim().is_empty() {
+        return Err(to_js(signature::SignatureError::NoSecrets));
+    }
+    Ok(signature::sign(payload, &Secret::from(secret), timestamp))
+}
+
+/// Merges a record (JSON) into an order state (JSON, or empty for a new order); returns the
+/// new state as JSON. The input state is not modified.
+#[wasm_bindgen(js_name = mergeOrderState)]
+pub fn merge_order_state(state_json: &[u8], record_json: &[u8]) -> Result<String, JsValue> {
+    // from_slice everywhere: one serde_json reader type keeps the wasm smaller.
+    let mut state: OrderState = if state_json.trim_ascii().is_empty() {
+        OrderState::default()
+    } else {
+        serde_json::from_slice(state_json).map_err(json_error)?
+    };
+    let record: Record = serde_json::from_slice(record_json).map_err(json_error)?;
+    state.merge(&record).map_err(to_js)?;
+    serde_json::to_string(&state).map_err(json_error)
+}
+
+/// Major-unit decimal string -> minor units (as a decimal integer string, exact).
+#[wasm_bindgen(js_name = toMinorUnits)]
+pub fn to_minor_units(amount: &str, currency: &str) -> Result<String, JsValue> {
+    money::to_minor(amount, currency)
+        .map(|m| m.to_string())
+        .map_err(to_js)
+}
+
+/// Minor units (a decimal integer string) -> major-unit decimal string with the currency's scale.
+#[wasm_bindgen(js_name = fromMinorUnits)]
+pub fn from_minor_units(minor: &str, currency: &str) -> Result<String, JsValue> {
+    let minor: i64 = minor
+        .parse()
+        .map_err(|_| argument_error("minor units must be an integer"))?;
+    money::from_minor(minor, currency)
+        .map(|d| d.to_string())
+        .map_err(to_js)
+}
+
+/// Decimal places of the currency in Stripe's API.
+#[wasm_bindgen(js_name = currencyExponent)]
+pub fn currency_exponent(currency: &str) -> Result<u32, JsValue> {
+    Currency::new(currency).map(|c| c.exponent()).map_err(to_js)
+}
