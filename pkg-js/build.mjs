@@ -33,9 +33,9 @@ if (!version.endsWith(WASM_BINDGEN_VERSION)) {
   throw new Error(`${wasmBindgen} is "${version}", need ${WASM_BINDGEN_VERSION} (run scripts/setup.sh)`);
 }
 
-console.error('==> cargo build (wasm32-unknown-unknown, release)');
-run('cargo', ['build', '--release', '--target', 'wasm32-unknown-unknown', '-p', 'stripe-bridge-wasm']);
-const rawWasm = join(root, 'target/wasm32-unknown-unknown/release/stripe_bridge_wasm.wasm');
+console.error('==> cargo build --profile wasm (wasm32-unknown-unknown)');
+run('cargo', ['build', '--profile', 'wasm', '--target', 'wasm32-unknown-unknown', '-p', 'stripe-bridge-wasm']);
+const rawWasm = join(root, 'target/wasm32-unknown-unknown/wasm/stripe_bridge_wasm.wasm');
 
 const gen = join(here, 'build/wasm');
 rmSync(gen, { recursive: true, force: true });

@@ -315,6 +315,28 @@ fn decode_signature(value: &str) -> Option<[u8; SIGNATURE_LEN]> {
     Some(out)
 }
 
+/// The checks every verification starts with, in stripe-node's order: a header, a body, a
+/// readable header, at least one usable `v1` signature.
+fn checked_header(header: &str, payload_is_empty: bool) -> Result<SignatureHeader, SignatureError> {
+    if header.trim().is_empty() {
+        return Err(SignatureError::NoHeader);
+    }
+    if payload_is_empty {
+        return Err(SignatureError::NoPayload);
+    }
+    let parsed = parse_header(header)?;
+    if parsed.v1.is_empty() {
+        return Err(SignatureError::NoSignatures);
+    }
+    Ok(parsed)
+}
+
+/// The timestamp a header signs, after the checks verification starts with: what a caller
+/// computing the HMACs itself for [`Verifier::verify_with_macs`] signs over.
+pub fn signed_timestamp(header: &str, payload_is_empty: bool) -> Result<i64, SignatureError> {
+    checked_header(header, payload_is_empty).map(|h| h.timestamp)
+}
+
 /// The raw HMAC-SHA256 of `"{timestamp}.{payload}"`.
 pub fn compute_signature(payload: &[u8], secret: &Secret, timestamp: i64) -> [u8; SIGNATURE_LEN] {
     signature_with(secret.mac(), payload, timestamp)
@@ -408,21 +430,35 @@ impl Verifier {
         header: &str,
         now: i64,
     ) -> Result<Verified, SignatureError> {
-        if header.trim().is_empty() {
-            return Err(SignatureError::NoHeader);
-        }
-        if payload.is_empty() {
-            return Err(SignatureError::NoPayload);
-        }
-        let parsed = parse_header(header)?;
-        if parsed.v1.is_empty() {
-            return Err(SignatureError::NoSignatures);
-        }
-        let secret_index = self
-            .keys
-            .iter()
-            .position(|key| {
-                let expected = signature_with(key.clone(), payload, parsed.timestamp);
+        self.verify_with_macs(payload.is_empty(), header, now, |timestamp, index| {
+            self.keys
+                .get(index)
+                .map(|key| signature_with(key.clone(), payload, timestamp))
+        })
+    }
+
+    /// The number of secrets, in the order given to [`Verifier::new`].
+    pub fn secret_count(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Verification with the HMACs computed elsewhere, for platforms with faster native crypto
+    /// (the npm package uses Node's OpenSSL). `mac(t, i)` must return HMAC-SHA256 of
+    /// `"{t}.{payload}"` keyed by secret `i`; the header checks, the constant-time comparison
+    /// and the tolerance stay here. A `None` counts as no match.
+    pub fn verify_with_macs(
+        &self,
+        payload_is_empty: bool,
+        header: &str,
+        now: i64,
+        mut mac: impl FnMut(i64, usize) -> Option<[u8; SIGNATURE_LEN]>,
+    ) -> Result<Verified, SignatureError> {
+        let parsed = checked_header(header, payload_is_empty)?;
+        let secret_index = (0..self.keys.len())
+            .position(|index| {
+                let Some(expected) = mac(parsed.timestamp, index) else {
+                    return false;
+                };
                 // Compare against every candidate without an early exit inside one secret.
                 parsed
                     .v1
@@ -857,6 +893,40 @@ mod tests {
             .with_tolerance(Tolerance::Disabled)
             .verify_at(BODY, &h, T)
             .is_ok());
+    }
+
+    #[test]
+    fn precomputed_macs_follow_the_same_rules() {
+        let v = Verifier::new(["whsec_other", SECRET]).unwrap();
+        assert_eq!(v.secret_count(), 2);
+        let header = sign(BODY, &Secret::from(SECRET), T);
+        let macs = |t: i64, i: usize| {
+            Some(compute_signature(
+                BODY,
+                &Secret::from(["whsec_other", SECRET][i]),
+                t,
+            ))
+        };
+        assert_eq!(signed_timestamp(&header, false), Ok(T));
+        assert_eq!(
+            signed_timestamp(&header, true),
+            Err(SignatureError::NoPayload)
+        );
+        assert_eq!(signed_timestamp("", false), Err(SignatureError::NoHeader));
+        let ok = v.verify_with_macs(false, &header, T, macs).unwrap();
+        assert_eq!(ok.secret_index, 1);
+        assert!(matches!(
+            v.verify_with_macs(false, &header, T + 301, macs),
+            Err(SignatureError::TimestampOutsideTolerance { .. })
+        ));
+        assert!(matches!(
+            v.verify_with_macs(false, &header, T, |_, _| None),
+            Err(SignatureError::NoMatch { .. })
+        ));
+        assert!(matches!(
+            v.verify_with_macs(false, &header, T, |_, _| Some([0; 32])),
+            Err(SignatureError::NoMatch { .. })
+        ));
     }
 
     #[test]

@@ -4,12 +4,13 @@ import {
   WasmVerifier,
   WasmNormalizer,
   signHeader,
+  signedTimestamp as wasmSignedTimestamp,
   mergeOrderState as wasmMerge,
   toMinorUnits as wasmToMinor,
   fromMinorUnits as wasmFromMinor,
   currencyExponent as wasmExponent,
 } from '../build/wasm/stripe_bridge.js';
-import { isReady, notReadyMessage } from './runtime.mjs';
+import { isReady, nativeMacs, notReadyMessage } from './runtime.mjs';
 
 /** Stripe's default timestamp tolerance, in seconds. */
 export const DEFAULT_TOLERANCE = 300;
@@ -140,7 +141,7 @@ function verifierFor(secret, options) {
     throw makeError('argument', 'invalid_argument', '`tolerance` must be a number of seconds (>= 1) or false to disable the check.');
   }
   const key = JSON.stringify([secrets, tolerance]);
-  return cached(verifiers, key, () => new WasmVerifier(secrets, tolerance === false ? undefined : tolerance));
+  return cached(verifiers, key, () => call(() => new WasmVerifier(secrets, tolerance === false ? undefined : tolerance)));
 }
 
 function normalizerFor(options) {
@@ -149,7 +150,27 @@ function normalizerFor(options) {
     throw makeError('argument', 'invalid_argument', '`orderKeys` must be an array of strings.');
   }
   const key = keys === undefined ? '' : JSON.stringify(keys);
-  return cached(normalizers, key, () => new WasmNormalizer(keys));
+  return cached(normalizers, key, () => call(() => new WasmNormalizer(keys)));
+}
+
+/**
+ * Checks the signature. Where the platform has native HMAC (Node's OpenSSL), the core parses
+ * the header and the platform hashes; the core then compares in constant time and checks the
+ * tolerance. Elsewhere the core does everything in wasm. `payload` is a string or bytes.
+ */
+function verifyPayload(payload, header, secret, options) {
+  const verifier = verifierFor(secret, options);
+  const now = nowSeconds(options && options.now);
+  const macs = nativeMacs();
+  if (macs) {
+    const length = typeof payload === 'string' ? payload.length : payload.byteLength;
+    const t = call(() => wasmSignedTimestamp(header, length));
+    const computed = macs(secretList(secret), t, payload);
+    call(() => verifier.verifyMacs(header, length, now, computed));
+  } else {
+    const bytes = typeof payload === 'string' ? encoder.encode(payload) : payload;
+    call(() => verifier.verify(bytes, header, now));
+  }
 }
 
 /**
@@ -157,16 +178,15 @@ function normalizerFor(options) {
  * StripeSignatureVerificationError.
  */
 export function verifyHeader(payload, header, secret, options) {
-  const bytes = payloadBytes(payload);
-  const h = headerString(header);
-  call(() => verifierFor(secret, options).verify(bytes, h, nowSeconds(options && options.now)));
+  verifyPayload(typeof payload === 'string' ? payload : payloadBytes(payload), headerString(header), secret, options);
   return true;
 }
 
 /** Verifies, then returns the parsed event (like stripe-node's constructEvent, but synchronous everywhere). */
 export function constructEvent(payload, header, secret, options) {
-  verifyHeader(payload, header, secret, options);
-  const text = typeof payload === 'string' ? payload : decoder.decode(payloadBytes(payload));
+  const body = typeof payload === 'string' ? payload : payloadBytes(payload);
+  verifyPayload(body, headerString(header), secret, options);
+  const text = typeof body === 'string' ? body : decoder.decode(body);
   let event;
   try {
     event = JSON.parse(text);
@@ -183,6 +203,10 @@ export function constructEvent(payload, header, secret, options) {
 export function verifyAndNormalize(payload, header, secret, options) {
   const bytes = payloadBytes(payload);
   const h = headerString(header);
+  if (nativeMacs()) {
+    verifyPayload(bytes, h, secret, options);
+    return JSON.parse(call(() => normalizerFor(options).normalize(bytes)));
+  }
   const json = call(() =>
     verifierFor(secret, options).verifyAndNormalize(bytes, h, nowSeconds(options && options.now), normalizerFor(options)),
   );

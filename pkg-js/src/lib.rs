@@ -86,6 +86,36 @@ impl WasmVerifier {
         Ok(u32::try_from(ok.secret_index).unwrap_or(u32::MAX))
     }
 
+    /// Verifies with HMACs computed by the platform (`macs`: 32 bytes per secret, in order, of
+    /// HMAC-SHA256 over `"{signedTimestamp}.{payload}"`); returns the matching secret's index.
+    #[wasm_bindgen(js_name = verifyMacs)]
+    pub fn verify_macs(
+        &self,
+        header: &str,
+        payload_len: u32,
+        now: f64,
+        macs: &[u8],
+    ) -> Result<u32, JsValue> {
+        let now = whole_seconds(now, "now")?;
+        if macs.len()
+            != self
+                .inner
+                .secret_count()
+                .saturating_mul(signature::SIGNATURE_LEN)
+        {
+            return Err(argument_error("one 32-byte HMAC per secret is required"));
+        }
+        let ok = self
+            .inner
+            .verify_with_macs(payload_len == 0, header, now, |_, index| {
+                let start = index.checked_mul(signature::SIGNATURE_LEN)?;
+                let end = start.checked_add(signature::SIGNATURE_LEN)?;
+                macs.get(start..end)?.try_into().ok()
+            })
+            .map_err(to_js)?;
+        Ok(u32::try_from(ok.secret_index).unwrap_or(u32::MAX))
+    }
+
     /// Verifies, then normalizes; returns the record as JSON text.
     #[wasm_bindgen(js_name = verifyAndNormalize)]
     pub fn verify_and_normalize(
@@ -135,6 +165,20 @@ impl WasmNormalizer {
 
 fn record_json(record: &Record) -> Result<String, JsValue> {
     serde_json::to_string(record).map_err(json_error)
+}
+
+/// The timestamp a `Stripe-Signature` header signs (after the header and body checks), for
+/// computing the HMACs natively before `verifyMacs`.
+#[wasm_bindgen(js_name = signedTimestamp)]
+pub fn signed_timestamp(header: &str, payload_len: u32) -> Result<f64, JsValue> {
+    let t = signature::signed_timestamp(header, payload_len == 0).map_err(to_js)?;
+    // Timestamps beyond 2^53 cannot be signed over exactly from JS; refuse them.
+    if t.unsigned_abs() > 9_007_199_254_740_991 {
+        return Err(to_js(signature::SignatureError::MalformedHeader {
+            reason: "the timestamp (t=) is out of range",
+        }));
+    }
+    Ok(t as f64)
 }
 
 /// `t=<timestamp>,v1=<hex>` for the payload (stripe-node's `generateTestHeaderString`).
