@@ -23,6 +23,26 @@ for component in clippy rustfmt; do
   fi
 done
 
+# Cargo-installed tools, cached outside the checkout and reused by every clone.
+cargo_tool() { # <binary> <crate> <version>
+  local bin="$1" crate="$2" version="$3"
+  if ! "$STRIPE_BRIDGE_TOOLS/bin/$bin" --version 2>/dev/null | grep -q " $version\b"; then
+    log "cargo install $crate $version (cached in $STRIPE_BRIDGE_TOOLS)"
+    # No --locked: the CLI's own lock names a crate version missing from the registry.
+    cargo install --quiet --root "$STRIPE_BRIDGE_TOOLS" "$crate" --version "$version" --force
+  fi
+}
+# Must equal the wasm-bindgen version pinned in pkg-js/Cargo.toml.
+cargo_tool wasm-bindgen wasm-bindgen-cli 0.2.130
+
+# Headless Chromium and ChromeDriver (Debian's) for the browser tests.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  log "apt-get install chromium chromium-driver"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
 # npm dev tools (stripe-node for differential tests), reinstalled only when the lock changes.
 npm_ci() {
   local dir="$1" stamp="$1/node_modules/.stripe-bridge-lock"

@@ -4,20 +4,13 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initSync } from '../build/wasm/stripe_bridge.js';
-import { markReady, setNativeMacs } from './runtime.mjs';
+import { macsWith, markReady, setNativeMacs } from './runtime.mjs';
 
 const here = typeof __dirname === 'string' ? __dirname : dirname(fileURLToPath(import.meta.url));
 initSync({ module: readFileSync(join(here, 'stripe_bridge_bg.wasm')) });
 markReady();
 
 // HMAC with Node's OpenSSL; header parsing, comparison and tolerance stay in the core.
-setNativeMacs((secrets, timestamp, payload) => {
-  const out = new Uint8Array(32 * secrets.length);
-  const prefix = `${timestamp}.`;
-  for (let i = 0; i < secrets.length; i++) {
-    out.set(createHmac('sha256', secrets[i]).update(prefix).update(payload).digest(), 32 * i);
-  }
-  return out;
-});
+setNativeMacs(macsWith(createHmac));
 
 export * from './api.mjs';

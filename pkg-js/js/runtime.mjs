@@ -29,3 +29,15 @@ export function setNativeMacs(provider) {
 export function nativeMacs() {
   return macProvider;
 }
+
+/** A native-MAC provider from a Node-style `createHmac` (Node's or workerd's node:crypto). */
+export function macsWith(createHmac) {
+  return (secrets, timestamp, payload) => {
+    const out = new Uint8Array(32 * secrets.length);
+    const prefix = `${timestamp}.`;
+    for (let i = 0; i < secrets.length; i++) {
+      out.set(createHmac('sha256', secrets[i]).update(prefix).update(payload).digest(), 32 * i);
+    }
+    return out;
+  };
+}

@@ -1,9 +1,14 @@
 // Cloudflare Workers / workerd entry: the runtime imports the .wasm as a compiled module.
 import wasmModule from './stripe_bridge_bg.wasm';
 import { initSync } from '../build/wasm/stripe_bridge.js';
-import { markReady } from './runtime.mjs';
+import { macsWith, markReady, setNativeMacs } from './runtime.mjs';
 
 initSync({ module: wasmModule });
 markReady();
+
+// With the nodejs_compat flag, workerd has a synchronous native HMAC (BoringSSL) behind
+// node:crypto, reachable without a static import (which would fail without the flag).
+const nodeCrypto = globalThis.process?.getBuiltinModule?.('node:crypto');
+if (typeof nodeCrypto?.createHmac === 'function') setNativeMacs(macsWith(nodeCrypto.createHmac));
 
 export * from './api.mjs';

@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+// Prints ops/s of stripe-bridge's webhook functions against stripe-node's, on real Stripe
+// payloads: in Node (one process) and inside workerd (Miniflare). Numbers, not pass/fail.
+//   node pkg-js/bench/bench.mjs [--quick]
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { Miniflare } from 'miniflare';
+import * as sb from '../dist/node.mjs';
+import { pkgDir, realFixturesDir, ownFixturesDir } from '../test/helpers.mjs';
+
+const require = createRequire(import.meta.url);
+const stripe = require('stripe')('sk_test_bench_offline');
+const quick = process.argv.includes('--quick');
+const SECRET = 'whsec_bench_0123456789abcdefghijklmnopqrstuv';
+const FIXTURES = [
+  [realFixturesDir, 'charge_succeeded.json'],
+  [realFixturesDir, 'checkout_session_completed.json'],
+  [realFixturesDir, 'charge_refunded.json'],
+  [ownFixturesDir, 'invoice_paid_basil.json'],
+];
+
+function opsPerSec(fn, { minMs = quick ? 150 : 600 } = {}) {
+  for (let i = 0; i < 500; i++) fn();
+  let n = 0;
+  const start = process.hrtime.bigint();
+  let elapsed = 0;
+  while (elapsed < minMs * 1e6) {
+    for (let i = 0; i < 200; i++) fn();
+    n += 200;
+    elapsed = Number(process.hrtime.bigint() - start);
+  }
+  return (n * 1e9) / elapsed;
+}
+
+const fmt = (x) => Math.round(x).toLocaleString('en-US').padStart(9);
+const rows = [];
+console.log('Node', process.version, '— ops/s (higher is better); ratio = ours / stripe-node constructEvent');
+for (const [dir, name] of FIXTURES) {
+  const body = readFileSync(join(dir, name), 'utf8');
+  const buf = Buffer.from(body);
+  const t = Math.floor(Date.now() / 1000);
+  const header = stripe.webhooks.generateTestHeaderString({ payload: body, secret: SECRET, timestamp: t });
+  const base = opsPerSec(() => stripe.webhooks.constructEvent(body, header, SECRET));
+  const cases = {
+    'stripe-node constructEvent': base,
+    'ours constructEvent': opsPerSec(() => sb.constructEvent(body, header, SECRET)),
+    'ours verifyHeader': opsPerSec(() => sb.verifyHeader(body, header, SECRET)),
+    'ours verifyAndNormalize(string)': opsPerSec(() => sb.verifyAndNormalize(body, header, SECRET)),
+    'ours verifyAndNormalize(Buffer)': opsPerSec(() => sb.verifyAndNormalize(buf, header, SECRET)),
+    'ours normalizeEvent(Buffer)': opsPerSec(() => sb.normalizeEvent(buf)),
+    'JSON.parse alone': opsPerSec(() => JSON.parse(body)),
+  };
+  console.log(`\n${name} (${buf.length} B)`);
+  for (const [label, ops] of Object.entries(cases)) {
+    console.log(`  ${label.padEnd(34)} ${fmt(ops)} ops/s  ${(ops / base).toFixed(2)}x`);
+  }
+  rows.push({ name, base, ...cases });
+}
+
+// workerd: stripe-node's Worker build with its SubtleCrypto provider (async; sync crypto does
+// not exist there) versus our synchronous calls.
+await build({
+  stdin: { contents: "export { default } from 'stripe';", resolveDir: pkgDir },
+  bundle: true,
+  format: 'esm',
+  platform: 'neutral',
+  conditions: ['worker', 'browser'],
+  mainFields: ['module', 'main'],
+  outfile: join(pkgDir, 'build/stripe-worker.mjs'),
+  logLevel: 'error',
+});
+const mf = new Miniflare({
+  modules: true,
+  scriptPath: join(pkgDir, 'bench/worker.mjs'),
+  modulesRoot: pkgDir,
+  modulesRules: [
+    { type: 'ESModule', include: ['**/*.mjs'] },
+    { type: 'CompiledWasm', include: ['**/*.wasm'] },
+  ],
+  compatibilityDate: '2026-04-01',
+  compatibilityFlags: ['nodejs_compat'],
+  bindings: { SECRET },
+  cf: false,
+});
+try {
+  console.log('\nworkerd (Miniflare', (await import('miniflare/package.json', { with: { type: 'json' } })).default.version, ') — ops/s; ratio = ours / stripe-node constructEventAsync');
+  const n = quick ? 1000 : 4000;
+  for (const [dir, name] of FIXTURES) {
+    const body = readFileSync(join(dir, name), 'utf8');
+    const t = Math.floor(Date.now() / 1000);
+    const header = stripe.webhooks.generateTestHeaderString({ payload: body, secret: SECRET, timestamp: t });
+    const timed = async (impl, count) => {
+      const start = process.hrtime.bigint();
+      const res = await mf.dispatchFetch(`http://bench/?impl=${impl}&n=${count}&t=${t}`, { method: 'POST', body, headers: { 'stripe-signature': header } });
+      const json = await res.json();
+      if (!json.ok) throw new Error(`${impl} failed: ${JSON.stringify(json)}`);
+      return Number(process.hrtime.bigint() - start);
+    };
+    // Best of several rounds, each minus the cost of an empty loop of the same length.
+    const rate = async (impl) => {
+      await timed(impl, 200);
+      let best = 0;
+      for (let round = 0; round < (quick ? 3 : 7); round++) {
+        const overhead = await timed('none', n);
+        const total = await timed(impl, n);
+        best = Math.max(best, (n * 1e9) / Math.max(1, total - overhead));
+      }
+      return best;
+    };
+    const base = await rate('stripe-constructEventAsync');
+    console.log(`\n${name} (${Buffer.byteLength(body)} B)`);
+    console.log(`  ${'stripe-node constructEventAsync'.padEnd(34)} ${fmt(base)} ops/s  1.00x`);
+    for (const impl of ['ours-verifyHeader', 'ours-constructEvent', 'ours-verifyAndNormalize']) {
+      const ops = await rate(impl);
+      console.log(`  ${impl.replace('-', ' ').padEnd(34)} ${fmt(ops)} ops/s  ${(ops / base).toFixed(2)}x`);
+    }
+  }
+} finally {
+  await mf.dispose();
+}

@@ -1,0 +1,41 @@
+// Benchmark Worker: runs N verifications inside workerd per request, so the caller can time
+// them from outside (workerd's clock does not advance during pure computation).
+import { constructEvent, verifyAndNormalize, verifyHeader } from '../dist/workerd.mjs';
+import Stripe from '../build/stripe-worker.mjs';
+
+const stripe = new Stripe('sk_test_bench_offline');
+const subtle = Stripe.createSubtleCryptoProvider();
+
+export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    const n = Number(url.searchParams.get('n') || '1');
+    const impl = url.searchParams.get('impl');
+    const body = await request.text();
+    const header = request.headers.get('stripe-signature');
+    const now = { now: Number(url.searchParams.get('t')) };
+    let last;
+    for (let i = 0; i < n; i++) {
+      switch (impl) {
+        case 'none':
+          last = body.length;
+          break;
+        case 'stripe-constructEventAsync':
+          last = await stripe.webhooks.constructEventAsync(body, header, env.SECRET, 1e9, subtle);
+          break;
+        case 'ours-verifyHeader':
+          last = verifyHeader(body, header, env.SECRET, now);
+          break;
+        case 'ours-constructEvent':
+          last = constructEvent(body, header, env.SECRET, now);
+          break;
+        case 'ours-verifyAndNormalize':
+          last = verifyAndNormalize(body, header, env.SECRET, now);
+          break;
+        default:
+          return new Response(`unknown impl ${impl}`, { status: 400 });
+      }
+    }
+    return Response.json({ ok: Boolean(last) });
+  },
+};

@@ -1,0 +1,93 @@
+// `npm pack` output installed into an empty project works there: require (CJS), import (ESM),
+// the browser build in headless Chromium, and the exports map's workerd/browser conditions.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { build } from 'esbuild';
+import { launchChromium, serveStatic } from './browser-harness.mjs';
+import { pkgDir } from './helpers.mjs';
+
+let project;
+const EVENT = '{"id":"evt_pack","object":"event","type":"payment_intent.succeeded","created":1,"data":{"object":{"id":"pi_1","object":"payment_intent","amount":500,"currency":"jpy","status":"succeeded","metadata":{"order_id":"P-1"}}}}';
+
+before(() => {
+  project = mkdtempSync(join(tmpdir(), 'stripe-bridge-pack-'));
+  execFileSync('npm', ['pack', '--silent', '--pack-destination', project], { cwd: pkgDir, stdio: ['ignore', 'pipe', 'inherit'] });
+  const tarball = readdirSync(project).find((f) => f.endsWith('.tgz'));
+  assert.ok(tarball, 'npm pack produced a tarball');
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, version: '1.0.0' }));
+  execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--loglevel=error', `./${tarball}`], { cwd: project, stdio: 'inherit' });
+});
+after(() => rmSync(project, { recursive: true, force: true }));
+
+const script = (code) =>
+  `const body = ${JSON.stringify(EVENT)};\n${code}\n` +
+  `const h = sb.generateTestHeader({ payload: body, secret: 'whsec_p', timestamp: 1 });\n` +
+  `const r = sb.verifyAndNormalize(body, h, 'whsec_p', { now: 1 });\n` +
+  `if (r.amount !== '500' || r.order_ref !== 'P-1') throw new Error(JSON.stringify(r));\n` +
+  `try { sb.constructEvent(body, h, 'whsec_q', { now: 1 }); throw new Error('accepted'); } catch (e) { if (e.type !== 'StripeSignatureVerificationError') throw e; }\n` +
+  `console.log('ok');`;
+
+test('the tarball holds only the built package', () => {
+  const listing = execFileSync('npm', ['pack', '--dry-run', '--json'], { cwd: pkgDir, encoding: 'utf8' });
+  const files = JSON.parse(listing)[0].files.map((f) => f.path).sort();
+  assert.deepEqual(files, [
+    'dist/browser.d.ts', 'dist/browser.mjs', 'dist/index.d.cts', 'dist/index.d.ts', 'dist/node.cjs',
+    'dist/node.mjs', 'dist/stripe_bridge_bg.wasm', 'dist/workerd.mjs', 'package.json',
+  ]);
+});
+
+test('require() in the consumer project', () => {
+  writeFileSync(join(project, 'cjs.cjs'), script("const sb = require('stripe-bridge');"));
+  assert.equal(execFileSync('node', ['cjs.cjs'], { cwd: project, encoding: 'utf8' }).trim(), 'ok');
+});
+
+test('import in the consumer project', () => {
+  writeFileSync(join(project, 'esm.mjs'), script("import * as sb from 'stripe-bridge';"));
+  assert.equal(execFileSync('node', ['esm.mjs'], { cwd: project, encoding: 'utf8' }).trim(), 'ok');
+});
+
+test('the exports map resolves workerd, browser and node builds', async () => {
+  const resolved = async (conditions, platform) => {
+    const out = await build({
+      stdin: { contents: "export * from 'stripe-bridge';", resolveDir: project },
+      bundle: true, write: false, metafile: true, format: 'esm', platform, conditions, logLevel: 'silent',
+      external: ['*.wasm', 'node:*'],
+    });
+    return Object.keys(out.metafile.inputs).find((p) => p.includes('stripe-bridge/dist/'));
+  };
+  assert.match(await resolved(['workerd', 'worker'], 'neutral'), /dist\/workerd\.mjs$/);
+  assert.match(await resolved([], 'browser'), /dist\/browser\.mjs$/);
+  assert.match(await resolved([], 'node'), /dist\/node\.mjs$/);
+});
+
+test('the browser build in headless Chromium', async () => {
+  writeFileSync(
+    join(project, 'index.html'),
+    `<!doctype html><meta charset="utf-8"><title>pending</title>
+<script type="module">
+import { init, generateTestHeader, verifyAndNormalize, toMinorUnits } from './node_modules/stripe-bridge/dist/browser.mjs';
+try {
+  await init();
+  const body = ${JSON.stringify(EVENT)};
+  const header = generateTestHeader({ payload: body, secret: 'whsec_b' });
+  const r = verifyAndNormalize(body, header, 'whsec_b');
+  document.title = JSON.stringify({ amount: r.amount, order: r.order_ref, minor: toMinorUnits('9.99', 'eur') });
+} catch (e) { document.title = 'error: ' + e.message; }
+</script>`,
+  );
+  const server = await serveStatic(project);
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/index.html`);
+    await page.waitForFunction(() => document.title !== 'pending', null, { timeout: 15000 });
+    assert.deepEqual(JSON.parse(await page.title()), { amount: '500', order: 'P-1', minor: 999 });
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});

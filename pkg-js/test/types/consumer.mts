@@ -1,0 +1,55 @@
+// A typed ESM consumer: `tsc --noEmit` must accept it (and reject the @ts-expect-error lines).
+import {
+  constructEvent,
+  verifyAndNormalize,
+  normalizeEvent,
+  mergeOrderState,
+  generateTestHeader,
+  toMinorUnits,
+  fromMinorUnits,
+  currencyExponent,
+  verifyHeader,
+  StripeSignatureVerificationError,
+  StripeBridgeError,
+  DEFAULT_TOLERANCE,
+  type NormalizedRecord,
+  type OrderState,
+  type Status,
+} from 'stripe-bridge';
+
+const body: string = '{}';
+const header: string = generateTestHeader({ payload: body, secret: 'whsec_x', timestamp: 1 });
+const event = constructEvent(body, header, ['whsec_x', 'whsec_y'], { tolerance: 600, now: new Date() });
+const id: string = event.id;
+const record: NormalizedRecord = verifyAndNormalize(Buffer.from(body), header, 'whsec_x', { orderKeys: ['order_id'], tolerance: false });
+const status: Status = record.status;
+const amount: string | null = record.amount;
+const minor: number | null = record.amount_minor;
+let state: OrderState | null = null;
+state = mergeOrderState(state, record);
+state = mergeOrderState(state, normalizeEvent(event));
+const ok: true = verifyHeader(new Uint8Array(), header, 'whsec_x');
+const cents: number = toMinorUnits('12.34', 'usd');
+const text: string = fromMinorUnits(1234n, 'usd');
+const exp: number = currencyExponent('jpy');
+const tol: 300 = DEFAULT_TOLERANCE;
+
+try {
+  constructEvent(body, header, 'whsec_x');
+} catch (e) {
+  if (e instanceof StripeSignatureVerificationError) {
+    const code: string = e.code;
+    const type: string = e.type;
+  } else if (e instanceof StripeBridgeError) {
+    const kind: 'signature' | 'event' | 'money' | 'state' | 'argument' | 'init' = e.kind;
+  }
+}
+
+// @ts-expect-error amounts are strings, never floats
+toMinorUnits(12.34, 'usd');
+// @ts-expect-error tolerance is seconds or false
+constructEvent(body, header, 'whsec_x', { tolerance: 'soon' });
+// @ts-expect-error not a status
+const wrong: Status = 'succeeded';
+
+export { id, status, amount, minor, ok, cents, text, exp, tol, wrong };

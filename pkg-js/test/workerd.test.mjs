@@ -1,0 +1,64 @@
+// The package inside workerd (Miniflare runs the real Workers runtime): a signed event is
+// verified and normalized synchronously; a bad signature is a typed error.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Miniflare } from 'miniflare';
+import * as sb from '../dist/node.mjs';
+import { fixture, pkgDir } from './helpers.mjs';
+
+// Without flags the HMAC runs in wasm; with nodejs_compat, workerd's native node:crypto.
+for (const flags of [[], ['nodejs_compat']]) {
+  describe(`workerd, compatibility flags [${flags}]`, () => {
+    let mf;
+    before(async () => {
+      mf = new Miniflare({
+        modules: true,
+        scriptPath: join(pkgDir, 'test/workerd/worker.mjs'),
+        modulesRoot: pkgDir,
+        modulesRules: [
+          { type: 'ESModule', include: ['**/*.mjs'] },
+          { type: 'CompiledWasm', include: ['**/*.wasm'] },
+        ],
+        compatibilityDate: '2026-04-01',
+        compatibilityFlags: flags,
+        bindings: { SECRET: 'whsec_old,whsec_workerd' },
+        cf: false,
+      });
+      await mf.ready;
+    });
+    after(async () => {
+      await mf?.dispose();
+    });
+
+    test('verifies and normalizes a signed event inside workerd', async () => {
+      const body = fixture('checkout_session_completed_clover.json');
+      const header = sb.generateTestHeader({ payload: body, secret: 'whsec_workerd' });
+      const res = await mf.dispatchFetch('http://localhost/', { method: 'POST', body, headers: { 'stripe-signature': header } });
+      assert.equal(res.status, 200);
+      const record = await res.json();
+      assert.deepEqual(record, sb.normalizeEvent(body));
+      assert.equal(record.status, 'paid');
+      assert.equal(record.order_ref, '1001');
+    });
+
+    test('constructEvent returns the event; money helpers work', async () => {
+      const body = fixture('pi_succeeded_basil.json');
+      const header = sb.generateTestHeader({ payload: body, secret: 'whsec_workerd' });
+      let res = await mf.dispatchFetch('http://localhost/event', { method: 'POST', body, headers: { 'stripe-signature': header } });
+      assert.equal((await res.json()).id, 'evt_basil_pi_succeeded');
+      res = await mf.dispatchFetch('http://localhost/money?amount=1.23&currency=kwd', { method: 'POST', body: 'x' });
+      assert.deepEqual(await res.json(), { minor: 1230 });
+    });
+
+    test('a bad signature is a StripeSignatureVerificationError inside workerd', async () => {
+      const body = fixture('pi_succeeded_basil.json');
+      const header = sb.generateTestHeader({ payload: body, secret: 'whsec_wrong' });
+      const res = await mf.dispatchFetch('http://localhost/', { method: 'POST', body, headers: { 'stripe-signature': header } });
+      assert.equal(res.status, 400);
+      const err = await res.json();
+      assert.equal(err.type, 'StripeSignatureVerificationError');
+      assert.equal(err.code, 'no_match');
+    });
+  });
+}

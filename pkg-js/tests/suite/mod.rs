@@ -1,0 +1,161 @@
+//! Tests of the bindings, compiled to wasm32 and run by wasm-bindgen-test in Node and in
+//! headless Chromium (tests/node.rs, tests/browser.rs include this module).
+
+use js_sys::Reflect;
+use stripe_bridge_wasm::*;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+const SECRET: &str = "whsec_test_secret";
+const BODY: &[u8] = br#"{"id":"evt_test_webhook","object":"event","type":"payment_intent.succeeded","created":1700000000,"data":{"object":{"id":"pi_1","object":"payment_intent","amount":1230,"currency":"kwd","status":"succeeded","metadata":{"order_id":"W-1"}}}}"#;
+const T: f64 = 1_700_000_000.0;
+
+fn code(err: JsValue) -> String {
+    Reflect::get(&err, &"code".into())
+        .ok()
+        .and_then(|c| c.as_string())
+        .unwrap_or_default()
+}
+
+fn kind(err: &JsValue) -> String {
+    Reflect::get(err, &"kind".into())
+        .ok()
+        .and_then(|c| c.as_string())
+        .unwrap_or_default()
+}
+
+fn verifier() -> WasmVerifier {
+    WasmVerifier::new(vec!["whsec_old".into(), SECRET.into()], Some(300.0)).unwrap()
+}
+
+#[wasm_bindgen_test]
+fn sign_and_verify_in_wasm() {
+    let header = sign_header(BODY, SECRET, T).unwrap();
+    assert!(header.starts_with("t=1700000000,v1="));
+    assert_eq!(verifier().verify(BODY, &header, T + 10.0).unwrap(), 1);
+}
+
+#[wasm_bindgen_test]
+fn signature_errors_are_typed_objects() {
+    let header = sign_header(BODY, SECRET, T).unwrap();
+    let err = verifier().verify(b"{}", &header, T).unwrap_err();
+    assert_eq!(kind(&err), "signature");
+    assert_eq!(code(err), "no_match");
+    assert_eq!(
+        code(verifier().verify(BODY, &header, T + 301.0).unwrap_err()),
+        "timestamp_outside_tolerance"
+    );
+    assert_eq!(
+        code(verifier().verify(BODY, &header, T - 301.0).unwrap_err()),
+        "timestamp_outside_tolerance"
+    );
+    assert_eq!(
+        code(verifier().verify(BODY, "t=abc,v1=00", T).unwrap_err()),
+        "malformed_header"
+    );
+    assert_eq!(
+        code(verifier().verify(BODY, "", T).unwrap_err()),
+        "no_header"
+    );
+    assert_eq!(
+        code(verifier().verify(b"", &header, T).unwrap_err()),
+        "no_payload"
+    );
+    assert_eq!(
+        code(verifier().verify(BODY, &header, f64::NAN).unwrap_err()),
+        "invalid_argument"
+    );
+    assert_eq!(
+        code(
+            WasmVerifier::new(vec![SECRET.into()], Some(0.0))
+                .err()
+                .unwrap()
+        ),
+        "invalid_tolerance"
+    );
+    assert_eq!(
+        code(WasmVerifier::new(vec![" ".into()], None).err().unwrap()),
+        "no_secrets"
+    );
+    let off = WasmVerifier::new(vec![SECRET.into()], None).unwrap();
+    assert!(off.verify(BODY, &header, 0.0).is_ok());
+}
+
+#[wasm_bindgen_test]
+fn native_mac_path_checks_in_the_core() {
+    let header = sign_header(BODY, SECRET, T).unwrap();
+    assert_eq!(signed_timestamp(&header, BODY.len() as u32).unwrap(), T);
+    let mut macs = vec![0u8; 32];
+    let v1 = header.split_once(",v1=").unwrap().1;
+    let mut real = [0u8; 32];
+    for (i, byte) in real.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&v1[2 * i..2 * i + 2], 16).unwrap();
+    }
+    macs.extend_from_slice(&real);
+    assert_eq!(
+        verifier()
+            .verify_macs(&header, BODY.len() as u32, T, &macs)
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        code(
+            verifier()
+                .verify_macs(&header, BODY.len() as u32, T, &[0; 64])
+                .unwrap_err()
+        ),
+        "no_match"
+    );
+    assert_eq!(
+        code(
+            verifier()
+                .verify_macs(&header, BODY.len() as u32, T, &[0; 32])
+                .unwrap_err()
+        ),
+        "invalid_argument"
+    );
+}
+
+#[wasm_bindgen_test]
+fn normalize_and_verify_and_normalize() {
+    let normalizer = WasmNormalizer::new(None);
+    let record = normalizer.normalize(BODY).unwrap();
+    assert!(record.contains(r#""amount":"1.230""#), "{record}");
+    assert!(record.contains(r#""order_ref":"W-1""#), "{record}");
+    let header = sign_header(BODY, SECRET, T).unwrap();
+    let same = verifier()
+        .verify_and_normalize(BODY, &header, T, &normalizer)
+        .unwrap();
+    assert_eq!(same, record);
+    let err = normalizer.normalize(b"{not json").unwrap_err();
+    assert_eq!(kind(&err), "event");
+    assert_eq!(code(err), "malformed_event");
+}
+
+#[wasm_bindgen_test]
+fn merge_and_money() {
+    let record = WasmNormalizer::new(None).normalize(BODY).unwrap();
+    let state = merge_order_state(b"", record.as_bytes()).unwrap();
+    assert!(state.contains(r#""status":"paid""#), "{state}");
+    let again = merge_order_state(state.as_bytes(), record.as_bytes()).unwrap();
+    assert_eq!(again, state);
+    assert_eq!(
+        code(merge_order_state(b"42", record.as_bytes()).unwrap_err()),
+        "invalid_json"
+    );
+    assert_eq!(
+        code(merge_order_state(br#"{"status":5}"#, record.as_bytes()).unwrap_err()),
+        "invalid_json"
+    );
+    assert_eq!(
+        code(merge_order_state(b"", b"{}").unwrap_err()),
+        "invalid_json"
+    );
+    assert_eq!(to_minor_units("12.34", "usd").unwrap(), "1234");
+    assert_eq!(from_minor_units("1230", "kwd").unwrap(), "1.230");
+    assert_eq!(currency_exponent("jpy").unwrap(), 0);
+    assert_eq!(
+        code(to_minor_units("12.345", "usd").unwrap_err()),
+        "amount_too_precise"
+    );
+}
