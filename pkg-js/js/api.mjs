@@ -127,6 +127,7 @@ function cached(map, key, make) {
     if (map.size >= CACHE_LIMIT) {
       const [oldestKey, oldest] = map.entries().next().value;
       map.delete(oldestKey);
+      if (lastVerifier.verifier === oldest) lastVerifier = { secret: undefined, tolerance: undefined, verifier: undefined };
       oldest.free();
     }
     map.set(key, value);
@@ -134,9 +135,22 @@ function cached(map, key, make) {
   return value;
 }
 
+// The last (secret, tolerance) pair and its verifier: webhook handlers call with the same
+// secret every time, so this skips building the cache key.
+let lastVerifier = { secret: undefined, tolerance: undefined, verifier: undefined };
+
 function verifierFor(secret, options) {
-  const secrets = secretList(secret);
   const tolerance = options && options.tolerance !== undefined ? options.tolerance : DEFAULT_TOLERANCE;
+  if (typeof secret === 'string' && secret === lastVerifier.secret && tolerance === lastVerifier.tolerance) {
+    return lastVerifier.verifier;
+  }
+  const verifier = buildVerifier(secret, tolerance);
+  if (typeof secret === 'string') lastVerifier = { secret, tolerance, verifier };
+  return verifier;
+}
+
+function buildVerifier(secret, tolerance) {
+  const secrets = secretList(secret);
   if (tolerance !== false && typeof tolerance !== 'number') {
     throw makeError('argument', 'invalid_argument', '`tolerance` must be a number of seconds (>= 1) or false to disable the check.');
   }

@@ -35,8 +35,8 @@ test('the tarball holds only the built package', () => {
   const listing = execFileSync('npm', ['pack', '--dry-run', '--json'], { cwd: pkgDir, encoding: 'utf8' });
   const files = JSON.parse(listing)[0].files.map((f) => f.path).sort();
   assert.deepEqual(files, [
-    'dist/browser.d.ts', 'dist/browser.mjs', 'dist/index.d.cts', 'dist/index.d.ts', 'dist/node.cjs',
-    'dist/node.mjs', 'dist/stripe_bridge_bg.wasm', 'dist/workerd.mjs', 'package.json',
+    'README.md', 'dist/browser.d.ts', 'dist/browser.mjs', 'dist/index.d.cts', 'dist/index.d.ts',
+    'dist/node.cjs', 'dist/node.mjs', 'dist/stripe_bridge_bg.wasm', 'dist/workerd.mjs', 'package.json',
   ]);
 });
 
