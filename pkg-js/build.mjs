@@ -3,7 +3,7 @@
 // pinned wasm-bindgen CLI, wasm-opt from npm binaryen, then the entry points bundled by esbuild.
 // Prints the .wasm size raw and gzipped (budget: 150 KB gzipped).
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';

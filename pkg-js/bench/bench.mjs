@@ -6,9 +6,9 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { Miniflare } from 'miniflare';
 import * as sb from '../dist/node.mjs';
 import { pkgDir, realFixturesDir, ownFixturesDir } from '../test/helpers.mjs';
+import { workerd } from '../test/workerd-harness.mjs';
 
 const require = createRequire(import.meta.url);
 const stripe = require('stripe')('sk_test_bench_offline');
@@ -73,20 +73,7 @@ await build({
 });
 // Two Workers: without flags our HMAC runs in wasm; with nodejs_compat it uses workerd's
 // native node:crypto. stripe-node's numbers are the same in both.
-const worker = (flags) =>
-  new Miniflare({
-    modules: true,
-    scriptPath: join(pkgDir, 'bench/worker.mjs'),
-    modulesRoot: pkgDir,
-    modulesRules: [
-      { type: 'ESModule', include: ['**/*.mjs'] },
-      { type: 'CompiledWasm', include: ['**/*.wasm'] },
-    ],
-    compatibilityDate: '2026-04-01',
-    compatibilityFlags: flags,
-    bindings: { SECRET },
-    cf: false,
-  });
+const worker = (flags) => workerd({ script: 'bench/worker.mjs', flags, bindings: { SECRET } });
 const plain = worker([]);
 const compat = worker(['nodejs_compat']);
 try {

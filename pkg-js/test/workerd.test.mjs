@@ -1,30 +1,17 @@
 // The package inside workerd (Miniflare runs the real Workers runtime): a signed event is
 // verified and normalized synchronously; a bad signature is a typed error.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Miniflare } from 'miniflare';
 import * as sb from '../dist/node.mjs';
-import { fixture, pkgDir } from './helpers.mjs';
+import { fixture } from './helpers.mjs';
+import { workerd } from './workerd-harness.mjs';
 
 // Without flags the HMAC runs in wasm; with nodejs_compat, workerd's native node:crypto.
 for (const flags of [[], ['nodejs_compat']]) {
   describe(`workerd, compatibility flags [${flags}]`, () => {
     let mf;
     before(async () => {
-      mf = new Miniflare({
-        modules: true,
-        scriptPath: join(pkgDir, 'test/workerd/worker.mjs'),
-        modulesRoot: pkgDir,
-        modulesRules: [
-          { type: 'ESModule', include: ['**/*.mjs'] },
-          { type: 'CompiledWasm', include: ['**/*.wasm'] },
-        ],
-        compatibilityDate: '2026-04-01',
-        compatibilityFlags: flags,
-        bindings: { SECRET: 'whsec_old,whsec_workerd' },
-        cf: false,
-      });
+      mf = workerd({ script: 'test/workerd/worker.mjs', flags, bindings: { SECRET: 'whsec_old,whsec_workerd' } });
       await mf.ready;
     });
     after(async () => {
