@@ -43,10 +43,12 @@
 
 use std::fmt;
 
+pub mod delivery;
 pub mod event;
 pub mod money;
 pub mod normalize;
 pub mod signature;
+pub mod standard_webhooks;
 pub mod state;
 
 pub use event::{Event, EventError};

@@ -1,0 +1,115 @@
+//! Configuration from `wrangler.toml` vars and `wrangler secret`s, with the defaults README lists.
+
+use stripe_bridge::signature::{SignatureError, Tolerance, DEFAULT_TOLERANCE_SECS};
+use stripe_bridge::standard_webhooks::WebhookSecret;
+use stripe_bridge::NormalizeOptions;
+use worker::Env;
+
+/// Default request body limit: 1 MiB (Stripe events are a few KB).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Stripe retries for up to 3 days: dedup entries live that long.
+pub const DEFAULT_DEDUP_TTL_SECS: u64 = 3 * 24 * 60 * 60;
+pub const DEFAULT_DOWNSTREAM_TIMEOUT_MS: u64 = 10_000;
+pub const DEFAULT_RETRY_BASE_SECS: u32 = 10;
+pub const DEFAULT_RETRY_MAX_SECS: u32 = 3_600;
+pub const DEFAULT_DLQ_NAME: &str = "stripe-bridge-dlq";
+
+pub const KV_DEDUP: &str = "DEDUP";
+pub const KV_DEAD_LETTERS: &str = "DEAD_LETTERS";
+pub const QUEUE_FORWARD: &str = "FORWARD_QUEUE";
+
+/// A configuration problem: the Worker answers 500 (Stripe retries while it is fixed).
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+/// A string binding: a secret or a plain var.
+pub fn text(env: &Env, name: &str) -> Option<String> {
+    env.secret(name)
+        .map(|s| s.to_string())
+        .or_else(|_| env.var(name).map(|v| v.to_string()))
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+}
+
+fn number<T: std::str::FromStr>(env: &Env, name: &str, default: T) -> Result<T, ConfigError> {
+    match text(env, name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse()
+            .map_err(|_| ConfigError(format!("{name} must be a whole number"))),
+    }
+}
+
+/// What the webhook receiver needs.
+pub struct ReceiveConfig {
+    pub secrets: Vec<String>,
+    pub tolerance: Tolerance,
+    pub max_body_bytes: usize,
+    pub normalize: NormalizeOptions,
+    pub dedup_ttl_secs: u64,
+}
+
+impl ReceiveConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let secrets: Vec<String> = text(env, "STRIPE_WEBHOOK_SECRET")
+            .ok_or_else(|| ConfigError("STRIPE_WEBHOOK_SECRET is not set".into()))?
+            .split(',')
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect();
+        let tolerance =
+            Tolerance::seconds(number(env, "TOLERANCE_SECONDS", DEFAULT_TOLERANCE_SECS)?)
+                .map_err(|e: SignatureError| ConfigError(format!("TOLERANCE_SECONDS: {e}")))?;
+        let normalize = match text(env, "ORDER_KEYS") {
+            Some(keys) => NormalizeOptions::with_order_keys(
+                keys.split(',').map(str::trim).filter(|k| !k.is_empty()),
+            ),
+            None => NormalizeOptions::default(),
+        };
+        Ok(ReceiveConfig {
+            secrets,
+            tolerance,
+            max_body_bytes: number(env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)?,
+            normalize,
+            dedup_ttl_secs: number(env, "DEDUP_TTL_SECONDS", DEFAULT_DEDUP_TTL_SECS)?.max(60),
+        })
+    }
+}
+
+/// What the queue consumer needs to deliver downstream.
+pub struct ForwardConfig {
+    pub url: String,
+    pub secret: WebhookSecret,
+    pub timeout_ms: u64,
+    pub retry_base_secs: u32,
+    pub retry_max_secs: u32,
+    pub dedup_ttl_secs: u64,
+}
+
+impl ForwardConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let url = text(env, "DOWNSTREAM_URL")
+            .ok_or_else(|| ConfigError("DOWNSTREAM_URL is not set".into()))?;
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(ConfigError("DOWNSTREAM_URL must be an http(s) URL".into()));
+        }
+        let secret = text(env, "DOWNSTREAM_SECRET")
+            .ok_or_else(|| ConfigError("DOWNSTREAM_SECRET is not set".into()))?;
+        let secret = WebhookSecret::parse(&secret)
+            .map_err(|e| ConfigError(format!("DOWNSTREAM_SECRET: {e}")))?;
+        Ok(ForwardConfig {
+            url,
+            secret,
+            timeout_ms: number(env, "DOWNSTREAM_TIMEOUT_MS", DEFAULT_DOWNSTREAM_TIMEOUT_MS)?,
+            retry_base_secs: number(env, "RETRY_BASE_SECONDS", DEFAULT_RETRY_BASE_SECS)?,
+            retry_max_secs: number(env, "RETRY_MAX_SECONDS", DEFAULT_RETRY_MAX_SECS)?,
+            dedup_ttl_secs: number(env, "DEDUP_TTL_SECONDS", DEFAULT_DEDUP_TTL_SECS)?.max(60),
+        })
+    }
+}
+
+/// The dead-letter queue's name (to tell its batches from the forward queue's).
+pub fn dlq_name(env: &Env) -> String {
+    text(env, "DEAD_LETTER_QUEUE").unwrap_or_else(|| DEFAULT_DLQ_NAME.to_owned())
+}

@@ -1,0 +1,567 @@
+//! The stripe-bridge Cloudflare Worker: receives Stripe webhooks at the edge, verifies and
+//! normalizes them with the core, dedups by event id in KV, and forwards the records to the
+//! shop's backend through a Queue (retries with backoff, dead letters kept for replay).
+//!
+//! Thin over the core: HTTP routing, KV, Queues and fetch live here; verification,
+//! normalization, the queue message, the dedup states and the retry policy live in
+//! `stripe_bridge`.
+
+#![forbid(unsafe_code)]
+
+mod config;
+
+use std::time::Duration;
+
+use futures_util::future::{join_all, select, Either};
+use serde::Serialize;
+use serde_json::json;
+use stripe_bridge::delivery::{
+    dead_letter_key, dedup_key, is_delivered, retry_delay_secs, DedupEntry, DeliveryState,
+    ForwardMessage,
+};
+use stripe_bridge::signature::Verifier;
+use stripe_bridge::{verify_and_normalize, Status};
+use worker::{
+    console_log, event, AbortController, Context, Date, Delay, Env, Fetch, Headers, KvStore,
+    Message, MessageBatch, MessageExt, Method, QueueRetryOptionsBuilder, Request, RequestInit,
+    Response, Result,
+};
+
+use config::{dlq_name, text, ConfigError, ForwardConfig, ReceiveConfig};
+
+/// The webhook endpoint (point Stripe's dashboard at `https://<worker>/webhooks/stripe`).
+pub const WEBHOOK_PATH: &str = "/webhooks/stripe";
+
+fn now_ms() -> u64 {
+    Date::now().as_millis()
+}
+
+/// One structured log line (JSON). Never secrets, payloads or card data.
+fn log(fields: serde_json::Value) {
+    console_log!("{}", fields);
+}
+
+fn json_response(status: u16, body: serde_json::Value) -> Result<Response> {
+    Ok(Response::from_json(&body)?.with_status(status))
+}
+
+/// What the receiver decided, for the response and the log line.
+struct Outcome {
+    status: u16,
+    outcome: &'static str,
+    event_id: Option<String>,
+    event_type: Option<String>,
+    detail: serde_json::Value,
+}
+
+impl Outcome {
+    fn new(status: u16, outcome: &'static str) -> Self {
+        Outcome {
+            status,
+            outcome,
+            event_id: None,
+            event_type: None,
+            detail: json!({}),
+        }
+    }
+
+    fn with_detail(mut self, detail: serde_json::Value) -> Self {
+        self.detail = detail;
+        self
+    }
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    let started = now_ms();
+    let path = req.path();
+    let method = req.method();
+    let outcome = route(req, &env, &path, &method).await;
+    let latency_ms = now_ms().saturating_sub(started);
+    log(json!({
+        "at": started,
+        "method": method.to_string(),
+        "path": path,
+        "status": outcome.status,
+        "outcome": outcome.outcome,
+        "event_id": outcome.event_id,
+        "event_type": outcome.event_type,
+        "latency_ms": latency_ms,
+    }));
+    let mut body = json!({ "result": outcome.outcome });
+    if let (Some(map), Some(extra)) = (body.as_object_mut(), outcome.detail.as_object()) {
+        map.extend(extra.clone());
+        if let Some(id) = &outcome.event_id {
+            map.insert("event_id".into(), json!(id));
+        }
+    }
+    let response = json_response(outcome.status, body)?;
+    if outcome.status == 405 {
+        let headers = Headers::new();
+        headers.set("allow", "POST")?;
+        return Ok(response.with_headers(headers));
+    }
+    Ok(response)
+}
+
+async fn route(req: Request, env: &Env, path: &str, method: &Method) -> Outcome {
+    match (path, method) {
+        ("/healthz", Method::Get | Method::Head) => {
+            Outcome::new(200, "ok").with_detail(json!({ "service": "stripe-bridge" }))
+        }
+        (WEBHOOK_PATH, Method::Post) => receive(req, env).await,
+        (WEBHOOK_PATH, _) => Outcome::new(405, "method_not_allowed"),
+        ("/dead-letters", Method::Get) => admin(&req, env, list_dead_letters(env, &req)).await,
+        (p, Method::Post) if p.starts_with("/dead-letters/") && p.ends_with("/replay") => {
+            let id = p
+                .trim_start_matches("/dead-letters/")
+                .trim_end_matches("/replay")
+                .to_owned();
+            admin(&req, env, replay(env, id)).await
+        }
+        _ => Outcome::new(404, "not_found"),
+    }
+}
+
+fn config_error(e: ConfigError) -> Outcome {
+    log(json!({ "outcome": "config_error", "error": e.0 }));
+    Outcome::new(500, "config_error").with_detail(json!({ "error": e.0 }))
+}
+
+/// `POST /webhooks/stripe`.
+async fn receive(mut req: Request, env: &Env) -> Outcome {
+    let config = match ReceiveConfig::from_env(env) {
+        Ok(c) => c,
+        Err(e) => return config_error(e),
+    };
+    // Refuse what is declared too large before reading it, then check what actually came.
+    let declared = req
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > config.max_body_bytes) {
+        return too_large(config.max_body_bytes);
+    }
+    let body = match req.bytes().await {
+        Ok(b) => b,
+        Err(_) => return Outcome::new(400, "unreadable_body"),
+    };
+    if body.len() > config.max_body_bytes {
+        return too_large(config.max_body_bytes);
+    }
+    let header = req
+        .headers()
+        .get("stripe-signature")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let verifier = match Verifier::new(config.secrets.iter().map(String::as_str)) {
+        Ok(v) => v.with_tolerance(config.tolerance),
+        Err(e) => return config_error(ConfigError(format!("STRIPE_WEBHOOK_SECRET: {e}"))),
+    };
+    let now = i64::try_from(now_ms() / 1000).unwrap_or(i64::MAX);
+    let record = match verify_and_normalize(&verifier, &body, &header, now, &config.normalize) {
+        Ok(r) => r,
+        Err(e) => {
+            let outcome = if e.kind() == "signature" {
+                "bad_signature"
+            } else {
+                "malformed_event"
+            };
+            return Outcome::new(400, outcome)
+                .with_detail(json!({ "error": e.code(), "message": e.to_string() }));
+        }
+    };
+    let mut outcome = accept(env, &config, &record).await;
+    outcome.event_id = Some(record.event_id.clone());
+    outcome.event_type = Some(record.event_type.clone());
+    outcome
+}
+
+fn too_large(limit: usize) -> Outcome {
+    Outcome::new(413, "payload_too_large").with_detail(json!({ "limit_bytes": limit }))
+}
+
+/// Dedup, then queue (or record as ignored). Only a failure to queue is a 5xx.
+async fn accept(env: &Env, config: &ReceiveConfig, record: &stripe_bridge::Record) -> Outcome {
+    let dedup = env.kv(config::KV_DEDUP).ok();
+    let key = dedup_key(&record.event_id);
+    // Dedup is best-effort (KV is eventually consistent): a read failure means "not seen".
+    if let Some(kv) = &dedup {
+        if let Ok(Some(seen)) = kv.get(&key).json::<DedupEntry>().await {
+            return Outcome::new(200, "duplicate").with_detail(json!({ "state": seen.state }));
+        }
+    }
+    if record.status == Status::Ignored {
+        put_state(
+            dedup.as_ref(),
+            &key,
+            DeliveryState::Ignored,
+            &record.event_type,
+            None,
+            config.dedup_ttl_secs,
+        )
+        .await;
+        return Outcome::new(200, "ignored");
+    }
+    let message = match ForwardMessage::for_record(record) {
+        Ok(m) => m,
+        Err(e) => {
+            return Outcome::new(500, "too_large_to_queue")
+                .with_detail(json!({ "error": e.to_string() }))
+        }
+    };
+    let queued = match env.queue(config::QUEUE_FORWARD) {
+        Ok(q) => q.send(&message).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = queued {
+        log(
+            json!({ "outcome": "queue_unavailable", "event_id": record.event_id, "error": e.to_string() }),
+        );
+        return Outcome::new(503, "queue_unavailable");
+    }
+    // Marked only once queued: an event whose forwarding was not enqueued is never "seen".
+    put_state(
+        dedup.as_ref(),
+        &key,
+        DeliveryState::Enqueued,
+        &record.event_type,
+        None,
+        config.dedup_ttl_secs,
+    )
+    .await;
+    Outcome::new(200, "accepted").with_detail(json!({ "status": record.status }))
+}
+
+async fn put_state(
+    kv: Option<&KvStore>,
+    key: &str,
+    state: DeliveryState,
+    event_type: &str,
+    last_error: Option<String>,
+    ttl_secs: u64,
+) {
+    let Some(kv) = kv else { return };
+    let entry = DedupEntry {
+        state,
+        event_type: event_type.to_owned(),
+        at_ms: now_ms(),
+        last_error,
+    };
+    let result = match kv.put(key, &entry) {
+        Ok(put) => put.expiration_ttl(ttl_secs).execute().await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = result {
+        log(json!({ "outcome": "dedup_write_failed", "key": key, "error": e.to_string() }));
+    }
+}
+
+/// Queue batches: the forward queue delivers; the dead-letter queue keeps what ran out of retries.
+#[event(queue)]
+async fn queue(batch: MessageBatch<ForwardMessage>, env: Env, _ctx: Context) -> Result<()> {
+    let messages = batch.messages()?;
+    if batch.queue() == dlq_name(&env) {
+        join_all(messages.iter().map(|m| keep_dead_letter(&env, m))).await;
+        return Ok(());
+    }
+    let config = match ForwardConfig::from_env(&env) {
+        Ok(c) => c,
+        Err(e) => {
+            // Misconfigured: keep every message and try again later.
+            log(json!({ "outcome": "config_error", "error": e.0 }));
+            batch.retry_all();
+            return Ok(());
+        }
+    };
+    join_all(messages.iter().map(|m| deliver(&env, &config, m))).await;
+    Ok(())
+}
+
+/// One delivery attempt: 2xx acks; anything else (or a timeout) retries with backoff. After
+/// the queue's `max_retries` the message goes to the dead-letter queue.
+async fn deliver(env: &Env, config: &ForwardConfig, message: &Message<ForwardMessage>) {
+    let started = now_ms();
+    let m = message.body();
+    let result = post_downstream(config, m).await;
+    let dedup = env.kv(config::KV_DEDUP).ok();
+    let key = dedup_key(&m.event_id);
+    let latency_ms = now_ms().saturating_sub(started);
+    match result {
+        Ok(status) if is_delivered(status) => {
+            message.ack();
+            put_state(
+                dedup.as_ref(),
+                &key,
+                DeliveryState::Delivered,
+                &m.event_type,
+                None,
+                config.dedup_ttl_secs,
+            )
+            .await;
+            log(
+                json!({ "queue": "forward", "event_id": m.event_id, "outcome": "delivered", "status": status, "latency_ms": latency_ms }),
+            );
+        }
+        failure => {
+            let error = match failure {
+                Ok(status) => format!("HTTP {status}"),
+                Err(e) => e,
+            };
+            let elapsed = now_ms().saturating_sub(message.timestamp().as_millis()) / 1000;
+            let delay = retry_delay_secs(elapsed, config.retry_base_secs, config.retry_max_secs);
+            message.retry_with_options(
+                &QueueRetryOptionsBuilder::new()
+                    .with_delay_seconds(delay)
+                    .build(),
+            );
+            put_state(
+                dedup.as_ref(),
+                &key,
+                DeliveryState::Retrying,
+                &m.event_type,
+                Some(error.clone()),
+                config.dedup_ttl_secs,
+            )
+            .await;
+            log(
+                json!({ "queue": "forward", "event_id": m.event_id, "outcome": "retry", "error": error, "retry_in_s": delay, "latency_ms": latency_ms }),
+            );
+        }
+    }
+}
+
+/// POSTs the body with Standard Webhooks headers; the HTTP status, or why there is none.
+async fn post_downstream(
+    config: &ForwardConfig,
+    m: &ForwardMessage,
+) -> std::result::Result<u16, String> {
+    let timestamp = i64::try_from(now_ms() / 1000).unwrap_or(i64::MAX);
+    let headers = Headers::new();
+    let set = |name: &str, value: &str| headers.set(name, value).map_err(|e| e.to_string());
+    set("content-type", "application/json")?;
+    set(
+        "user-agent",
+        concat!("stripe-bridge/", env!("CARGO_PKG_VERSION")),
+    )?;
+    for (name, value) in config
+        .secret
+        .headers(&m.event_id, timestamp, m.body.as_bytes())
+    {
+        set(name, &value)?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_body(Some(m.body.clone().into()));
+    let request = Request::new_with_init(&config.url, &init).map_err(|e| e.to_string())?;
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let fetcher = Fetch::Request(request);
+    let outcome = {
+        let fetch = Box::pin(fetcher.send_with_signal(&signal));
+        let timeout = Box::pin(Delay::from(Duration::from_millis(config.timeout_ms)));
+        match select(fetch, timeout).await {
+            Either::Left((Ok(response), _)) => Ok(response.status_code()),
+            Either::Left((Err(e), _)) => Err(format!("fetch failed: {e}")),
+            Either::Right(_) => Err(format!("timed out after {} ms", config.timeout_ms)),
+        }
+    };
+    if outcome.as_ref().is_err_and(|e| e.starts_with("timed out")) {
+        controller.abort();
+    }
+    outcome
+}
+
+/// A dead letter, as kept: the message, when, and the last delivery error.
+#[derive(Serialize, serde::Deserialize)]
+struct DeadLetter {
+    message: ForwardMessage,
+    dead_at_ms: u64,
+    last_error: Option<String>,
+}
+
+/// Summary stored as KV metadata, so listing needs no reads per entry.
+#[derive(Serialize, serde::Deserialize)]
+struct DeadLetterSummary {
+    event_type: String,
+    dead_at_ms: u64,
+    last_error: Option<String>,
+}
+
+async fn keep_dead_letter(env: &Env, message: &Message<ForwardMessage>) {
+    let m = message.body();
+    let ttl =
+        ForwardConfig::from_env(env).map_or(config::DEFAULT_DEDUP_TTL_SECS, |c| c.dedup_ttl_secs);
+    let dedup = env.kv(config::KV_DEDUP).ok();
+    let key = dedup_key(&m.event_id);
+    let last_error = match &dedup {
+        Some(kv) => kv
+            .get(&key)
+            .json::<DedupEntry>()
+            .await
+            .ok()
+            .flatten()
+            .and_then(|e| e.last_error),
+        None => None,
+    };
+    let letter = DeadLetter {
+        message: m.clone(),
+        dead_at_ms: now_ms(),
+        last_error: last_error.clone(),
+    };
+    let summary = DeadLetterSummary {
+        event_type: m.event_type.clone(),
+        dead_at_ms: letter.dead_at_ms,
+        last_error: last_error.clone(),
+    };
+    let stored = match env.kv(config::KV_DEAD_LETTERS) {
+        Ok(kv) => match kv
+            .put(&dead_letter_key(&m.event_id), &letter)
+            .and_then(|p| p.metadata(&summary))
+        {
+            Ok(put) => put.execute().await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        },
+        Err(e) => Err(e.to_string()),
+    };
+    match stored {
+        Ok(()) => {
+            message.ack();
+            put_state(
+                dedup.as_ref(),
+                &key,
+                DeliveryState::DeadLettered,
+                &m.event_type,
+                last_error,
+                ttl,
+            )
+            .await;
+            log(json!({ "queue": "dead_letter", "event_id": m.event_id, "outcome": "kept" }));
+        }
+        Err(e) => {
+            // Not stored: let the dead-letter queue deliver it again rather than lose it.
+            message.retry();
+            log(
+                json!({ "queue": "dead_letter", "event_id": m.event_id, "outcome": "store_failed", "error": e }),
+            );
+        }
+    }
+}
+
+/// Admin routes need `Authorization: Bearer <ADMIN_TOKEN>`; without ADMIN_TOKEN they are off.
+async fn admin(
+    req: &Request,
+    env: &Env,
+    action: impl std::future::Future<Output = Outcome>,
+) -> Outcome {
+    let Some(token) = text(env, "ADMIN_TOKEN") else {
+        return Outcome::new(404, "not_found");
+    };
+    let given = req
+        .headers()
+        .get("authorization")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let expected = format!("Bearer {token}");
+    let same = given.len() == expected.len()
+        && given
+            .bytes()
+            .zip(expected.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if !same {
+        return Outcome::new(401, "unauthorized");
+    }
+    action.await
+}
+
+/// `GET /dead-letters[?cursor=...]`: up to 100 dead letters with their last error.
+async fn list_dead_letters(env: &Env, req: &Request) -> Outcome {
+    let kv = match env.kv(config::KV_DEAD_LETTERS) {
+        Ok(kv) => kv,
+        Err(_) => return Outcome::new(503, "storage_unavailable"),
+    };
+    let cursor = req.url().ok().and_then(|u| {
+        u.query_pairs()
+            .find(|(k, _)| k == "cursor")
+            .map(|(_, v)| v.into_owned())
+    });
+    let mut list = kv.list().prefix("dl:".to_owned()).limit(100);
+    if let Some(cursor) = cursor {
+        list = list.cursor(cursor);
+    }
+    match list.execute().await {
+        Ok(page) => {
+            let letters: Vec<serde_json::Value> = page
+                .keys
+                .iter()
+                .map(|k| {
+                    let summary = k
+                        .metadata
+                        .clone()
+                        .and_then(|m| serde_json::from_value::<DeadLetterSummary>(m).ok());
+                    json!({
+                        "event_id": k.name.trim_start_matches("dl:"),
+                        "event_type": summary.as_ref().map(|s| s.event_type.clone()),
+                        "dead_at_ms": summary.as_ref().map(|s| s.dead_at_ms),
+                        "last_error": summary.and_then(|s| s.last_error),
+                    })
+                })
+                .collect();
+            Outcome::new(200, "ok").with_detail(json!({
+                "dead_letters": letters,
+                "cursor": if page.list_complete { None } else { page.cursor },
+            }))
+        }
+        Err(e) => {
+            log(json!({ "outcome": "storage_unavailable", "error": e.to_string() }));
+            Outcome::new(503, "storage_unavailable")
+        }
+    }
+}
+
+/// `POST /dead-letters/{event_id}/replay`: queue it again, then drop it from the store.
+async fn replay(env: &Env, event_id: String) -> Outcome {
+    let (Ok(kv), Ok(queue)) = (
+        env.kv(config::KV_DEAD_LETTERS),
+        env.queue(config::QUEUE_FORWARD),
+    ) else {
+        return Outcome::new(503, "storage_unavailable");
+    };
+    let key = dead_letter_key(&event_id);
+    let letter = match kv.get(&key).json::<DeadLetter>().await {
+        Ok(Some(letter)) => letter,
+        Ok(None) => {
+            let mut o = Outcome::new(404, "not_found");
+            o.event_id = Some(event_id);
+            return o;
+        }
+        Err(_) => return Outcome::new(503, "storage_unavailable"),
+    };
+    if queue.send(&letter.message).await.is_err() {
+        return Outcome::new(503, "queue_unavailable");
+    }
+    // Queued again; if the delete fails the letter stays listed, and replaying twice is safe
+    // (the downstream dedups by webhook-id).
+    let _ = kv.delete(&key).await;
+    let ttl =
+        ForwardConfig::from_env(env).map_or(config::DEFAULT_DEDUP_TTL_SECS, |c| c.dedup_ttl_secs);
+    put_state(
+        env.kv(config::KV_DEDUP).ok().as_ref(),
+        &dedup_key(&event_id),
+        DeliveryState::Replayed,
+        &letter.message.event_type,
+        None,
+        ttl,
+    )
+    .await;
+    let mut o = Outcome::new(202, "replayed");
+    o.event_id = Some(event_id);
+    o.event_type = Some(letter.message.event_type);
+    o
+}

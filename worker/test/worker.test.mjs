@@ -1,0 +1,195 @@
+// End to end through workerd (Miniflare) with the built Worker and a real local HTTP server as
+// the shop backend.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Webhook } from 'standardwebhooks';
+import { ADMIN_TOKEN, DOWNSTREAM_SECRET, STRIPE_SECRET, repoRoot, startDownstream, startWorker, waitFor } from './harness.mjs';
+import * as sb from '../../pkg-js/dist/node.mjs';
+
+const fixture = (name) => readFileSync(join(repoRoot, 'tests/fixtures/events', name), 'utf8');
+
+/** A fresh copy of a fixture with its own event id (every test owns its events). */
+function event(name, id) {
+  const e = JSON.parse(fixture(name));
+  e.id = id;
+  return JSON.stringify(e);
+}
+
+function post(mf, body, { secret = STRIPE_SECRET, header, method = 'POST', path = '/webhooks/stripe' } = {}) {
+  const sig = header ?? sb.generateTestHeader({ payload: body, secret });
+  return mf.dispatchFetch(`http://worker${path}`, { method, body: method === 'GET' ? undefined : body, headers: { 'stripe-signature': sig } });
+}
+
+describe('stripe-bridge Worker', () => {
+  let mf;
+  let downstream;
+  // Per event id: how the backend answers each attempt.
+  const plans = new Map();
+  before(async () => {
+    downstream = await startDownstream((id, attempt) => {
+      const plan = plans.get(id);
+      return plan ? plan(attempt) : 200;
+    });
+    mf = await startWorker({ downstreamUrl: downstream.url, consumer: { maxRetries: 3 } });
+  });
+  after(async () => {
+    await mf?.dispose();
+    await downstream?.close();
+  });
+
+  const deliveredFor = (id) => downstream.delivered().filter((r) => r.id === id);
+
+  test('a signed event is forwarded once, with a valid Standard Webhooks signature', async () => {
+    const body = event('pi_succeeded_basil.json', 'evt_e2e_forward');
+    const res = await post(mf, body);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { result: 'accepted', event_id: 'evt_e2e_forward', status: 'paid' });
+    const [got] = await waitFor(() => deliveredFor('evt_e2e_forward').length && deliveredFor('evt_e2e_forward'), { what: 'delivery' });
+    // Any Standard Webhooks library verifies it (the npm reference implementation here).
+    const verified = new Webhook(DOWNSTREAM_SECRET).verify(got.body, got.headers);
+    assert.equal(verified.event_id, 'evt_e2e_forward');
+    assert.deepEqual(verified, sb.normalizeEvent(body));
+    assert.equal(got.headers['webhook-id'], 'evt_e2e_forward');
+    assert.equal(got.headers['content-type'], 'application/json');
+    // Only the normalized record travels: no raw event, no secrets.
+    assert.ok(!got.body.includes('client_secret') && !got.body.includes(STRIPE_SECRET));
+    const state = await (await mf.getKVNamespace('DEDUP')).get('evt:evt_e2e_forward', 'json');
+    await waitFor(async () => (await (await mf.getKVNamespace('DEDUP')).get('evt:evt_e2e_forward', 'json'))?.state === 'delivered', { what: 'delivered state' });
+    assert.ok(state);
+  });
+
+  test('the same event again is not forwarded twice', async () => {
+    const body = event('charge_succeeded_basil.json', 'evt_e2e_dup');
+    assert.equal((await (await post(mf, body)).json()).result, 'accepted');
+    await waitFor(() => deliveredFor('evt_e2e_dup').length === 1, { what: 'first delivery' });
+    for (let i = 0; i < 3; i++) {
+      const res = await post(mf, body);
+      assert.equal(res.status, 200);
+      assert.equal((await res.json()).result, 'duplicate');
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(downstream.received.filter((r) => r.id === 'evt_e2e_dup').length, 1);
+  });
+
+  test('a bad signature gets 400 and writes nothing', async () => {
+    const body = event('pi_succeeded_basil.json', 'evt_e2e_badsig');
+    for (const opts of [{ secret: 'whsec_wrong' }, { header: '' }, { header: 't=1,v1=abc' }]) {
+      const res = await post(mf, body, opts);
+      assert.equal(res.status, 400);
+      assert.equal((await res.json()).result, 'bad_signature');
+    }
+    const signedTampered = sb.generateTestHeader({ payload: body, secret: STRIPE_SECRET });
+    const res = await post(mf, body.replace('2198', '2199'), { header: signedTampered });
+    assert.equal((await res.json()).error, 'no_match');
+    assert.equal(await (await mf.getKVNamespace('DEDUP')).get('evt:evt_e2e_badsig'), null);
+    await new Promise((r) => setTimeout(r, 1200));
+    assert.equal(downstream.received.filter((r) => r.id === 'evt_e2e_badsig').length, 0);
+  });
+
+  test('a downstream that fails, then succeeds, receives the event', async () => {
+    plans.set('evt_e2e_flaky', (attempt) => (attempt <= 2 ? 503 : 200));
+    const body = event('refund_created_basil.json', 'evt_e2e_flaky');
+    assert.equal((await (await post(mf, body)).json()).result, 'accepted');
+    await waitFor(() => deliveredFor('evt_e2e_flaky').length === 1, { what: 'delivery after failures' });
+    const attempts = downstream.received.filter((r) => r.id === 'evt_e2e_flaky').map((r) => r.status);
+    assert.deepEqual(attempts, [503, 503, 200]);
+  });
+
+  test('one that always fails ends in the dead-letter queue; a replayed dead letter is delivered', async () => {
+    let fixed = false;
+    plans.set('evt_e2e_dead', () => (fixed ? 200 : 500));
+    const body = event('invoice_paid_basil.json', 'evt_e2e_dead');
+    assert.equal((await (await post(mf, body)).json()).result, 'accepted');
+    const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    const listed = await waitFor(
+      async () => {
+        const res = await mf.dispatchFetch('http://worker/dead-letters', { headers: auth });
+        const json = await res.json();
+        return json.dead_letters?.find((d) => d.event_id === 'evt_e2e_dead');
+      },
+      { what: 'dead letter', ms: 30000 },
+    );
+    assert.equal(listed.event_type, 'invoice.paid');
+    assert.equal(listed.last_error, 'HTTP 500');
+    // maxRetries 3: the first attempt and three retries.
+    assert.equal(downstream.received.filter((r) => r.id === 'evt_e2e_dead').length, 4);
+    assert.equal((await (await mf.getKVNamespace('DEDUP')).get('evt:evt_e2e_dead', 'json')).state, 'dead_lettered');
+    // The admin routes need the token.
+    assert.equal((await mf.dispatchFetch('http://worker/dead-letters')).status, 401);
+    assert.equal((await mf.dispatchFetch('http://worker/dead-letters/evt_e2e_dead/replay', { method: 'POST', headers: { authorization: 'Bearer nope' } })).status, 401);
+    fixed = true;
+    const replay = await mf.dispatchFetch('http://worker/dead-letters/evt_e2e_dead/replay', { method: 'POST', headers: auth });
+    assert.equal(replay.status, 202);
+    await waitFor(() => deliveredFor('evt_e2e_dead').length === 1, { what: 'replayed delivery' });
+    const verified = new Webhook(DOWNSTREAM_SECRET).verify(deliveredFor('evt_e2e_dead')[0].body, deliveredFor('evt_e2e_dead')[0].headers);
+    assert.equal(verified.invoice, 'in_1QbasilSub42');
+    const after = await (await mf.dispatchFetch('http://worker/dead-letters', { headers: auth })).json();
+    assert.ok(!after.dead_letters.some((d) => d.event_id === 'evt_e2e_dead'));
+    assert.equal((await mf.dispatchFetch('http://worker/dead-letters/evt_missing/replay', { method: 'POST', headers: auth })).status, 404);
+  });
+
+  test('ignored event types are acknowledged, recorded, not forwarded', async () => {
+    const e = JSON.parse(fixture('pi_succeeded_basil.json'));
+    Object.assign(e, { id: 'evt_e2e_ignored', type: 'setup_intent.succeeded' });
+    e.data.object = { id: 'seti_1', object: 'setup_intent', status: 'succeeded' };
+    const body = JSON.stringify(e);
+    assert.deepEqual(await (await post(mf, body)).json(), { result: 'ignored', event_id: 'evt_e2e_ignored' });
+    assert.equal((await (await post(mf, body)).json()).result, 'duplicate');
+    await new Promise((r) => setTimeout(r, 1200));
+    assert.equal(downstream.received.filter((r) => r.id === 'evt_e2e_ignored').length, 0);
+  });
+
+  test('one structured JSON log line per request, never secrets or payloads', async () => {
+    const body = event('checkout_session_completed_clover.json', 'evt_e2e_logs');
+    await post(mf, body);
+    const line = await waitFor(() => mf.logs.find((l) => l.includes('"evt_e2e_logs"') && l.includes('"path"')), { what: 'log line' });
+    const entry = JSON.parse(line.slice(line.indexOf('{')));
+    assert.equal(entry.outcome, 'accepted');
+    assert.equal(entry.event_type, 'checkout.session.completed');
+    assert.equal(entry.status, 200);
+    assert.equal(typeof entry.latency_ms, 'number');
+    const all = mf.logs.join('\n');
+    for (const secret of [STRIPE_SECRET, DOWNSTREAM_SECRET, ADMIN_TOKEN, 'jenny.rosen@example.com', '4242']) {
+      assert.ok(!all.includes(secret), `logs must not contain ${secret}`);
+    }
+  });
+
+  test('HTTP contract: 400 malformed, 405, 404, 413, healthz', async () => {
+    const notJson = 'definitely not json';
+    let res = await post(mf, notJson);
+    assert.equal(res.status, 400);
+    assert.equal((await res.json()).result, 'malformed_event');
+    res = await post(mf, '{}', { method: 'GET' });
+    assert.equal(res.status, 405);
+    assert.equal(res.headers.get('allow'), 'POST');
+    res = await post(mf, '{}', { method: 'PUT' });
+    assert.equal(res.status, 405);
+    res = await mf.dispatchFetch('http://worker/nope');
+    assert.equal(res.status, 404);
+    const big = 'x'.repeat(1024 * 1024 + 1);
+    res = await post(mf, big);
+    assert.equal(res.status, 413);
+    res = await mf.dispatchFetch('http://worker/healthz');
+    assert.equal(res.status, 200);
+    assert.equal((await res.json()).result, 'ok');
+  });
+});
+
+describe('stripe-bridge Worker without a reachable queue', () => {
+  test('an unavailable queue gives 503 and records nothing, so Stripe retries', async () => {
+    const mf = await startWorker({ downstreamUrl: 'http://127.0.0.1:9/unused', withoutQueue: true });
+    try {
+      const body = event('pi_succeeded_basil.json', 'evt_e2e_noqueue');
+      const res = await post(mf, body);
+      assert.equal(res.status, 503);
+      assert.equal((await res.json()).result, 'queue_unavailable');
+      assert.equal(await (await mf.getKVNamespace('DEDUP')).get('evt:evt_e2e_noqueue'), null);
+      // Still unavailable on Stripe's retry: never marked as seen.
+      assert.equal((await post(mf, body)).status, 503);
+    } finally {
+      await mf.dispose();
+    }
+  });
+});
