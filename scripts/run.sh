@@ -1,32 +1,25 @@
 #!/usr/bin/env bash
-# The main job, on a bundled sample: sign a real-shaped Stripe event, verify it, normalize it,
-# and merge an order's out-of-order events into one state.
+# The main job, locally: the stripe-bridge Worker in workerd (wrangler dev --local) with local
+# KV and Queues, plus a stand-in backend that verifies and prints what the Worker forwards.
+# No Cloudflare account. Send it a signed sample with scripts/send-event.sh (another terminal).
+#   PORT (8787), DOWNSTREAM_PORT (8788), PERSIST_DIR (.wrangler/state) override the defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
+scripts/setup.sh
 
-cargo build --release --quiet --bin stripe-bridge
-bin=target/release/stripe-bridge
-sample=tests/fixtures/events/pi_succeeded_basil.json
-secret=whsec_demo_not_a_real_secret
-t=1735689120
+PORT="${PORT:-8787}"
+DOWNSTREAM_PORT="${DOWNSTREAM_PORT:-8788}"
+PERSIST_DIR="${PERSIST_DIR:-.wrangler/state}"
+[ -f .dev.vars ] || { cp .dev.vars.example .dev.vars; log "created .dev.vars (local development secrets)"; }
+set -a; . ./.dev.vars; set +a
 
-log "sign $sample"
-header="$("$bin" sign --secret "$secret" --timestamp "$t" < "$sample")"
-echo "Stripe-Signature: $header"
+log "stand-in backend on 127.0.0.1:$DOWNSTREAM_PORT"
+node examples/downstream-receiver.mjs "$DOWNSTREAM_PORT" &
+receiver=$!
+trap 'kill "$receiver" 2>/dev/null || true' EXIT INT TERM
 
-log "verify (prints the event id)"
-"$bin" verify --secret "$secret" --header "$header" --now "$((t + 5))" < "$sample"
-
-log "verify a tampered body (fails, exit 1)"
-if sed 's/2198/2199/' "$sample" | "$bin" verify --secret "$secret" --header "$header" --now "$((t + 5))"; then
-  echo "unexpected: tampered body verified" >&2; exit 1
-fi
-
-log "normalize"
-"$bin" normalize --pretty < "$sample"
-
-log "merge order 1001's events, delivered out of order and twice"
-d=tests/fixtures/events
-"$bin" merge "$d/refund_created_basil.json" "$d/pi_succeeded_basil.json" "$d/pi_created_basil.json" \
-  "$d/charge_refunded_partial_basil.json" "$d/refund_created_basil.json" "$d/pi_requires_action_basil.json"
+log "Worker on http://127.0.0.1:$PORT/webhooks/stripe (wrangler dev builds it first)"
+echo "    send a signed sample:  scripts/send-event.sh   (or point 'stripe listen --forward-to' here)"
+npx wrangler dev --local --ip 127.0.0.1 --port "$PORT" --persist-to "$PERSIST_DIR" \
+  --var "DOWNSTREAM_URL:http://127.0.0.1:$DOWNSTREAM_PORT/stripe-bridge" --show-interactive-dev-session=false

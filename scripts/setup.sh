@@ -26,7 +26,7 @@ done
 # Cargo-installed tools, cached outside the checkout and reused by every clone.
 cargo_tool() { # <binary> <crate> <version>
   local bin="$1" crate="$2" version="$3"
-  if ! "$STRIPE_BRIDGE_TOOLS/bin/$bin" --version 2>/dev/null | grep -q " $version\b"; then
+  if ! "$STRIPE_BRIDGE_TOOLS/bin/$bin" --version 2>/dev/null | grep -qw "$version"; then
     log "cargo install $crate $version (cached in $STRIPE_BRIDGE_TOOLS)"
     # No --locked: the CLI's own lock names a crate version missing from the registry.
     cargo install --quiet --root "$STRIPE_BRIDGE_TOOLS" "$crate" --version "$version" --force
@@ -34,6 +34,8 @@ cargo_tool() { # <binary> <crate> <version>
 }
 # Must equal the wasm-bindgen version pinned in pkg-js/Cargo.toml.
 cargo_tool wasm-bindgen wasm-bindgen-cli 0.2.130
+# Builds the Worker (worker/); pointed at the local wasm-bindgen, wasm-opt and esbuild.
+cargo_tool worker-build worker-build 0.8.7
 
 # Headless Chromium and ChromeDriver (Debian's) for the browser tests.
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then

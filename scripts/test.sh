@@ -30,4 +30,15 @@ log "npm package: build (sizes below) and node --test"
 node pkg-js/build.mjs
 node --test pkg-js/test/*.test.mjs pkg-js/test/*.test.cjs
 
+log "Worker: build (bundle size below), clippy, end-to-end tests in workerd (Miniflare)"
+cargo clippy -p stripe-bridge-worker --target wasm32-unknown-unknown -- -D warnings
+bash scripts/build-worker.sh
+node --test worker/test/*.test.mjs
+
+log "Worker: load and fault run (10,000 events, 20 % duplicates, flaky backend)"
+node worker/test/load.mjs --events 10000 --concurrency 16
+
+log "the README's run command, end to end (wrangler dev, local KV/Queues, stand-in backend)"
+bash scripts/smoke-run.sh
+
 log "all tests passed"
