@@ -45,6 +45,7 @@ use std::fmt;
 
 pub mod delivery;
 pub mod event;
+pub mod mapping;
 pub mod money;
 pub mod normalize;
 pub mod signature;

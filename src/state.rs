@@ -128,6 +128,8 @@ pub struct OrderState {
     pub disputes: BTreeMap<String, Status>,
     /// Event time of the newest record merged.
     pub last_event_at: Option<i64>,
+    /// Event time of the earliest record saying the money was taken (paid or later).
+    pub paid_at: Option<i64>,
     /// Internal: the payment status key.
     pub base: Option<StatusKey>,
     /// Internal: per charge id, the latest cumulative refunded amount it reported, as
@@ -323,6 +325,7 @@ impl OrderState {
         // Only money actually taken counts as paid (an authorization may be captured partially).
         if status == Status::Paid && is_payment_object(r) {
             self.amount_paid_minor = max_opt(self.amount_paid_minor, r.amount_minor);
+            self.paid_at = Some(self.paid_at.map_or(r.created, |at| at.min(r.created)));
         }
         self.base = max_opt(self.base, status_key(status, r.created));
         Ok(())

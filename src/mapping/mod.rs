@@ -1,0 +1,220 @@
+//! Target mappings: turn a normalized [`Record`] into the update a specific system expects.
+//!
+//! Built-in profiles: `nopcommerce` (nopCommerce's payment/order status ids, amounts, ids and
+//! an order note), `salesforce` (a Composite API upsert request), `erp` (an order/invoice
+//! status document), `order-feed` (a logistics/OMS payment line), `record` (the normalized
+//! record itself), and custom JSON mappings ([`custom::CustomMapping`]).
+//!
+//! Every mapping returns JSON text (amounts exact: decimal strings, or exact JSON numbers
+//! where the target needs numbers), or `None` when the record means nothing to the target
+//! (an ignored event type, a customer update for an order feed, ...).
+
+use std::fmt;
+
+use serde::Deserialize;
+
+use crate::normalize::Record;
+
+pub mod custom;
+pub mod erp;
+pub mod nopcommerce;
+pub mod order_feed;
+pub mod salesforce;
+
+/// A mapping that cannot be loaded or applied. `entry` names the offending part of a mapping
+/// file (`fields.total`, `status_map.payed`, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappingError {
+    pub entry: String,
+    pub message: String,
+}
+
+impl MappingError {
+    pub fn new(entry: impl Into<String>, message: impl Into<String>) -> Self {
+        MappingError {
+            entry: entry.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        "invalid_mapping"
+    }
+}
+
+impl fmt::Display for MappingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.entry.is_empty() {
+            write!(f, "invalid mapping: {}", self.message)
+        } else {
+            write!(f, "invalid mapping: {}: {}", self.entry, self.message)
+        }
+    }
+}
+
+impl std::error::Error for MappingError {}
+
+/// The profile names accepted by [`Profile::parse`].
+pub const PROFILE_NAMES: &[&str] = &["record", "nopcommerce", "salesforce", "erp", "order-feed"];
+
+/// A target profile.
+#[derive(Debug, Clone)]
+pub enum Profile {
+    /// The normalized record, unchanged.
+    Record,
+    NopCommerce,
+    Salesforce(Box<salesforce::SalesforceConfig>),
+    Erp,
+    OrderFeed,
+    Custom(custom::CustomMapping),
+}
+
+/// A profile given as JSON: `{"profile": "salesforce", "salesforce": {...}}` for a configured
+/// built-in, or a custom mapping (`{"fields": {...}, "status_map": {...}}`).
+#[derive(Deserialize)]
+struct ProfileFile {
+    profile: String,
+    #[serde(default)]
+    salesforce: Option<serde_json::Value>,
+}
+
+impl Profile {
+    /// A profile by name (`nopcommerce`, `salesforce`, `erp`, `order-feed`, `record`), or from
+    /// JSON text (a configured built-in or a custom mapping).
+    pub fn parse(name_or_json: &str) -> Result<Profile, MappingError> {
+        let text = name_or_json.trim();
+        if text.starts_with('{') {
+            return Profile::from_json(text);
+        }
+        match text {
+            "record" | "" => Ok(Profile::Record),
+            "nopcommerce" => Ok(Profile::NopCommerce),
+            "salesforce" => Ok(Profile::Salesforce(Box::default())),
+            "erp" => Ok(Profile::Erp),
+            "order-feed" | "order_feed" => Ok(Profile::OrderFeed),
+            other => Err(MappingError::new(
+                "profile",
+                format!(
+                    "unknown profile {:?}; expected one of {} or a JSON mapping",
+                    other.chars().take(40).collect::<String>(),
+                    PROFILE_NAMES.join(", ")
+                ),
+            )),
+        }
+    }
+
+    fn from_json(text: &str) -> Result<Profile, MappingError> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            MappingError::new(
+                "",
+                format!("not valid JSON (line {}, column {})", e.line(), e.column()),
+            )
+        })?;
+        if value.get("profile").is_some() {
+            let file: ProfileFile = serde_json::from_value(value)
+                .map_err(|e| MappingError::new("profile", e.to_string()))?;
+            return match (file.profile.as_str(), file.salesforce) {
+                ("salesforce", Some(config)) => Ok(Profile::Salesforce(Box::new(
+                    salesforce::SalesforceConfig::from_value(config)?,
+                ))),
+                (name, None) => Profile::parse(name),
+                (_, Some(_)) => Err(MappingError::new(
+                    "salesforce",
+                    "only the salesforce profile takes a \"salesforce\" configuration",
+                )),
+            };
+        }
+        custom::CustomMapping::from_value(&value).map(Profile::Custom)
+    }
+
+    /// The profile's name, for logs and the CLI.
+    pub fn name(&self) -> &str {
+        match self {
+            Profile::Record => "record",
+            Profile::NopCommerce => "nopcommerce",
+            Profile::Salesforce(_) => "salesforce",
+            Profile::Erp => "erp",
+            Profile::OrderFeed => "order-feed",
+            Profile::Custom(m) => m.name.as_deref().unwrap_or("custom"),
+        }
+    }
+
+    /// Maps a record to the target's JSON, or `None` when there is nothing to send.
+    pub fn map(&self, record: &Record) -> Result<Option<String>, MappingError> {
+        if record.status == crate::Status::Ignored {
+            return Ok(None);
+        }
+        Ok(match self {
+            Profile::Record => Some(json(record)),
+            Profile::NopCommerce => nopcommerce::update_for(record).map(|u| json(&u)),
+            Profile::Salesforce(config) => salesforce::request_for(record, config),
+            Profile::Erp => erp::document_for(record).map(|d| json(&d)),
+            Profile::OrderFeed => order_feed::line_for(record).map(|l| json(&l)),
+            Profile::Custom(mapping) => mapping.apply(record)?,
+        })
+    }
+}
+
+/// JSON text of a mapping output (plain data: serialization cannot fail).
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+/// ISO 8601 UTC text of Unix seconds (`2025-01-01T00:00:00Z`), for targets that want dates.
+pub fn iso8601(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        (secs % 3600) / 60,
+        secs % 60
+    )
+}
+
+/// Proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z.saturating_add(719_468);
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_dates() {
+        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso8601(1_735_689_120), "2024-12-31T23:52:00Z");
+        assert_eq!(iso8601(1_709_208_000), "2024-02-29T12:00:00Z");
+        assert_eq!(iso8601(-1), "1969-12-31T23:59:59Z");
+        for t in [0, 951_782_400, 1_709_208_000, 4_102_444_800] {
+            assert_eq!(crate::event::parse_rfc3339(&iso8601(t)), Some(t));
+        }
+    }
+
+    #[test]
+    fn profiles_by_name_and_errors() {
+        for name in PROFILE_NAMES {
+            assert_eq!(Profile::parse(name).unwrap().name(), *name);
+        }
+        let err = Profile::parse("nopcomerce").unwrap_err();
+        assert_eq!(err.entry, "profile");
+        assert!(err.to_string().contains("nopcommerce"), "{err}");
+        assert_eq!(Profile::parse("{not json").unwrap_err().entry, "");
+        assert_eq!(
+            Profile::parse(r#"{"profile":"erp"}"#).unwrap().name(),
+            "erp"
+        );
+        assert!(Profile::parse(r#"{"profile":"erp","salesforce":{}}"#).is_err());
+    }
+}

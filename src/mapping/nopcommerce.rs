@@ -1,0 +1,654 @@
+//! nopCommerce: its own payment and order status ids, and the guarded update of an order.
+//!
+//! Two levels:
+//! - [`update_for`] (the `nopcommerce` profile): what one event asks of the order — target
+//!   `PaymentStatusId`, the `OrderStatusId` that follows, amounts, Stripe ids, a note. It knows
+//!   nothing of the order's current row.
+//! - [`plan`]: the changes to make to a given order row, from the order's merged
+//!   [`OrderState`], with the guards nopCommerce's own order processing and payment plugins
+//!   use: mark paid only from Pending/Authorized and only when the paid amount covers the order
+//!   total in the same currency; refunds from Paid/PartiallyRefunded only, `RefundedAmount` set
+//!   from the refunds counted once per refund id; void only an authorization; never move a paid
+//!   order back; Pending orders become Processing once authorized or paid; Cancelled and
+//!   Complete orders keep their order status. Because it is computed from the merged state, it
+//!   is the same whatever the delivery order, and a duplicate delivery changes nothing.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::mapping::iso8601;
+use crate::money::{minor_to_decimal, parse_decimal, Currency};
+use crate::normalize::{Record, Status};
+use crate::state::OrderState;
+
+/// nopCommerce `PaymentStatus`.
+pub mod payment_status {
+    pub const PENDING: u8 = 10;
+    pub const AUTHORIZED: u8 = 20;
+    pub const PAID: u8 = 30;
+    pub const PARTIALLY_REFUNDED: u8 = 35;
+    pub const REFUNDED: u8 = 40;
+    pub const VOIDED: u8 = 50;
+}
+
+/// nopCommerce `OrderStatus`.
+pub mod order_status {
+    pub const PENDING: u8 = 10;
+    pub const PROCESSING: u8 = 20;
+    pub const COMPLETE: u8 = 30;
+    pub const CANCELLED: u8 = 40;
+}
+
+use order_status as os;
+use payment_status as ps;
+
+/// The nopCommerce payment status an event points to (`None`: note only).
+pub fn payment_status_for(status: Status) -> Option<u8> {
+    match status {
+        Status::Pending | Status::RequiresAction | Status::Failed => Some(ps::PENDING),
+        Status::Authorized => Some(ps::AUTHORIZED),
+        Status::Paid => Some(ps::PAID),
+        Status::PartiallyRefunded => Some(ps::PARTIALLY_REFUNDED),
+        Status::Refunded => Some(ps::REFUNDED),
+        Status::Canceled | Status::Expired | Status::Void => Some(ps::VOIDED),
+        _ => None,
+    }
+}
+
+/// The `nopcommerce` profile's output for one event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NopUpdate {
+    pub profile: &'static str,
+    pub event_id: String,
+    pub event_type: String,
+    /// The order reference (nopCommerce order id or custom order number).
+    pub order_id: Option<String>,
+    pub payment_status_id: Option<u8>,
+    pub order_status_id: Option<u8>,
+    pub currency: Option<String>,
+    #[serde(with = "rust_decimal::serde::str_option")]
+    pub paid_amount: Option<Decimal>,
+    #[serde(with = "rust_decimal::serde::str_option")]
+    pub refunded_amount: Option<Decimal>,
+    pub refund_id: Option<String>,
+    pub authorization_transaction_id: Option<String>,
+    pub capture_transaction_id: Option<String>,
+    pub paid_date_utc: Option<String>,
+    pub order_note: String,
+}
+
+/// What one event asks of a nopCommerce order; `None` for events that are not about an order
+/// payment (payouts, customers, ignored types).
+pub fn update_for(record: &Record) -> Option<NopUpdate> {
+    if matches!(
+        record.status,
+        Status::Ignored
+            | Status::CustomerActive
+            | Status::CustomerDeleted
+            | Status::PayoutPending
+            | Status::PayoutPaid
+            | Status::PayoutFailed
+    ) {
+        return None;
+    }
+    let payment_status_id = payment_status_for(record.status);
+    let taken = matches!(
+        record.status,
+        Status::Paid | Status::PartiallyRefunded | Status::Refunded
+    );
+    Some(NopUpdate {
+        profile: "nopcommerce",
+        event_id: record.event_id.clone(),
+        event_type: record.event_type.clone(),
+        order_id: record.order_ref.clone(),
+        payment_status_id,
+        order_status_id: match payment_status_id {
+            Some(ps::AUTHORIZED | ps::PAID) => Some(os::PROCESSING),
+            _ => None,
+        },
+        currency: record.currency.clone(),
+        paid_amount: if record.status == Status::Paid {
+            record.amount
+        } else {
+            None
+        },
+        refunded_amount: record.amount_refunded.filter(|a| !a.is_zero()),
+        refund_id: record.refund.clone(),
+        authorization_transaction_id: record.payment_intent.clone(),
+        capture_transaction_id: if taken {
+            record
+                .charge
+                .clone()
+                .or_else(|| record.payment_intent.clone())
+        } else {
+            None
+        },
+        paid_date_utc: if record.status == Status::Paid {
+            Some(iso8601(record.created))
+        } else {
+            None
+        },
+        order_note: event_note(record),
+    })
+}
+
+/// One line describing an event, for the order's notes.
+pub fn event_note(record: &Record) -> String {
+    let money = |amount: Option<Decimal>| match (amount, &record.currency) {
+        (Some(a), Some(c)) => format!(" {a} {c}"),
+        _ => String::new(),
+    };
+    let what = match record.status {
+        Status::Pending => "payment pending".to_owned(),
+        Status::RequiresAction => "payment requires customer action".to_owned(),
+        Status::Authorized => format!("payment of{} authorized", money(record.amount)),
+        Status::Paid => format!("payment of{} received", money(record.amount)),
+        Status::PartiallyRefunded | Status::Refunded
+            if record.object.as_deref() != Some("refund") =>
+        {
+            format!("refunded{} in total", money(record.amount_refunded))
+        }
+        Status::Refunded => format!("refund of{} succeeded", money(record.amount)),
+        Status::Failed if record.object.as_deref() == Some("refund") => {
+            format!("refund of{} failed", money(record.amount))
+        }
+        Status::Failed => "payment failed".to_owned(),
+        Status::Canceled => "payment canceled".to_owned(),
+        Status::Expired => "payment expired".to_owned(),
+        Status::Void => "invoice voided".to_owned(),
+        Status::Uncollectible => "invoice marked uncollectible".to_owned(),
+        Status::Disputed => format!("dispute of{} open", money(record.amount)),
+        Status::DisputeWon => "dispute won".to_owned(),
+        Status::DisputeLost => format!("dispute lost;{} withdrawn", money(record.amount)),
+        other => other.as_str().replace('_', " "),
+    };
+    let mut note = format!("Stripe {} ({}): {what}", record.event_type, record.event_id);
+    let ids: Vec<&str> = [
+        &record.payment_intent,
+        &record.charge,
+        &record.refund,
+        &record.dispute,
+        &record.invoice,
+    ]
+    .into_iter()
+    .filter_map(|id| id.as_deref())
+    .collect();
+    if !ids.is_empty() {
+        note.push_str(&format!(" [{}]", ids.join(", ")));
+    }
+    if let Some(reason) = &record.reason {
+        note.push_str(&format!(", reason: {reason}"));
+    }
+    if let Some(failure) = &record.failure {
+        let code = failure.code.as_deref().unwrap_or("error");
+        match &failure.message {
+            Some(message) => note.push_str(&format!(", {code}: {message}")),
+            None => note.push_str(&format!(", {code}")),
+        }
+    }
+    note
+}
+
+/// The columns of a nopCommerce `Order` row the plan reads. Amounts may be JSON numbers or
+/// decimal strings (PostgreSQL `numeric` arrives as text).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NopOrder {
+    pub id: i64,
+    #[serde(deserialize_with = "decimal_text")]
+    pub order_total: Decimal,
+    /// The currency `order_total` is in (the store's primary currency); `None`: not checked.
+    #[serde(default)]
+    pub currency: Option<String>,
+    pub payment_status_id: u8,
+    pub order_status_id: u8,
+    #[serde(default, deserialize_with = "decimal_text")]
+    pub refunded_amount: Decimal,
+    #[serde(default)]
+    pub paid_date_utc: Option<String>,
+    #[serde(default)]
+    pub authorization_transaction_id: Option<String>,
+    #[serde(default)]
+    pub capture_transaction_id: Option<String>,
+}
+
+fn decimal_text<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+    use serde::de::Error;
+    let value = serde_json::Value::deserialize(d)?;
+    let text = match &value {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n.to_string(),
+        serde_json::Value::Null => return Ok(Decimal::ZERO),
+        _ => return Err(D::Error::custom("expected a decimal number or string")),
+    };
+    parse_decimal(text.trim()).map_err(D::Error::custom)
+}
+
+/// The changes to make to one order. `None` fields stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct NopPlan {
+    pub order_id: i64,
+    pub payment_status_id: Option<u8>,
+    pub order_status_id: Option<u8>,
+    /// ISO 8601 UTC.
+    pub paid_date_utc: Option<String>,
+    #[serde(with = "rust_decimal::serde::str_option")]
+    pub refunded_amount: Option<Decimal>,
+    pub authorization_transaction_id: Option<String>,
+    pub capture_transaction_id: Option<String>,
+    /// `OrderNote` texts to insert, in order.
+    pub notes: Vec<String>,
+}
+
+impl NopPlan {
+    /// Whether the order row itself changes (notes aside).
+    pub fn changes_order(&self) -> bool {
+        self.payment_status_id.is_some()
+            || self.order_status_id.is_some()
+            || self.paid_date_utc.is_some()
+            || self.refunded_amount.is_some()
+            || self.authorization_transaction_id.is_some()
+            || self.capture_transaction_id.is_some()
+    }
+}
+
+const ORDER_STATUS_NAMES: [(u8, &str); 4] = [
+    (os::PENDING, "Pending"),
+    (os::PROCESSING, "Processing"),
+    (os::COMPLETE, "Complete"),
+    (os::CANCELLED, "Cancelled"),
+];
+
+/// The update of `order` after `record` was merged into the order's `state` (which must
+/// already contain it). Call it only when the merge changed the state: a duplicate delivery
+/// then never produces a second note.
+pub fn plan(order: &NopOrder, state: &OrderState, record: &Record) -> NopPlan {
+    let mut plan = NopPlan {
+        order_id: order.id,
+        notes: vec![event_note(record)],
+        ..NopPlan::default()
+    };
+    let mut payment = order.payment_status_id;
+    let mut order_status = order.order_status_id;
+    let currency = state
+        .currency
+        .as_deref()
+        .and_then(|c| Currency::new(c).ok());
+    let fmt = |minor: i64| match &currency {
+        Some(c) => format!("{} {}", minor_to_decimal(minor, c), c.code()),
+        None => minor.to_string(),
+    };
+    let same_currency = match (&order.currency, &state.currency) {
+        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+        _ => true,
+    };
+    let total_text = match &order.currency {
+        Some(c) => format!(
+            "{} {}",
+            order.order_total.normalize(),
+            c.to_ascii_uppercase()
+        ),
+        None => order.order_total.normalize().to_string(),
+    };
+    let to_decimal = |minor: i64| currency.as_ref().map(|c| minor_to_decimal(minor, c));
+    let cancelled = order_status == os::CANCELLED;
+
+    // Money taken: mark paid (guarded), then apply the refunds counted so far.
+    if let Some(paid_minor) = state.amount_paid_minor {
+        let covers =
+            same_currency && to_decimal(paid_minor).is_some_and(|paid| paid >= order.order_total);
+        if matches!(payment, ps::PENDING | ps::AUTHORIZED) {
+            if cancelled {
+                plan.notes.push(format!(
+                    "Payment of {} received for a cancelled order: not marked as paid; review it",
+                    fmt(paid_minor)
+                ));
+            } else if !covers {
+                plan.notes.push(format!(
+                    "Payment of {} does not cover the order total {total_text}: not marked as paid",
+                    fmt(paid_minor)
+                ));
+            } else {
+                payment = ps::PAID;
+                plan.notes.push("Order has been marked as paid".to_owned());
+                if order.paid_date_utc.is_none() {
+                    plan.paid_date_utc = Some(iso8601(
+                        state
+                            .paid_at
+                            .or(state.last_event_at)
+                            .unwrap_or(record.created),
+                    ));
+                }
+            }
+        }
+        let refunded = to_decimal(state.amount_refunded_minor).unwrap_or_default();
+        if matches!(payment, ps::PAID | ps::PARTIALLY_REFUNDED) && same_currency {
+            let refunded = refunded.min(order.order_total);
+            if refunded > order.refunded_amount {
+                let delta = refunded - order.refunded_amount;
+                let full = refunded >= order.order_total;
+                payment = if full {
+                    ps::REFUNDED
+                } else {
+                    ps::PARTIALLY_REFUNDED
+                };
+                plan.refunded_amount = Some(refunded);
+                plan.notes.push(format!(
+                    "Order has been marked as {}refunded. Amount = {}",
+                    if full { "" } else { "partially " },
+                    fmt_decimal(delta, currency.as_ref())
+                ));
+            } else if refunded < order.refunded_amount {
+                plan.notes.push(format!(
+                    "Stripe now counts {} refunded, less than the order's RefundedAmount {}: a refund failed; adjust it by hand",
+                    fmt_decimal(refunded, currency.as_ref()),
+                    order.refunded_amount.normalize()
+                ));
+            }
+        }
+    } else if matches!(state.status, Some(Status::Authorized))
+        && payment == ps::PENDING
+        && !cancelled
+    {
+        payment = ps::AUTHORIZED;
+        plan.notes
+            .push("Order has been marked as authorized".to_owned());
+    } else if matches!(
+        state.status,
+        Some(Status::Canceled | Status::Expired | Status::Void)
+    ) && payment == ps::AUTHORIZED
+    {
+        payment = ps::VOIDED;
+        plan.notes
+            .push("Order has been marked as voided".to_owned());
+    }
+
+    // The order status follows the payment, as nopCommerce's CheckOrderStatus does.
+    // (Authorized or paid at some point: a refund applied in the same plan came after "paid".)
+    let reached = matches!(
+        payment,
+        ps::AUTHORIZED | ps::PAID | ps::PARTIALLY_REFUNDED | ps::REFUNDED
+    );
+    if order_status == os::PENDING && reached && payment != order.payment_status_id {
+        order_status = os::PROCESSING;
+        let name = ORDER_STATUS_NAMES
+            .iter()
+            .find(|(id, _)| *id == order_status)
+            .map_or("Processing", |(_, n)| *n);
+        plan.notes
+            .push(format!("Order status has been changed to {name}"));
+    }
+    if payment != order.payment_status_id {
+        plan.payment_status_id = Some(payment);
+    }
+    if order_status != order.order_status_id {
+        plan.order_status_id = Some(order_status);
+    }
+    // Transaction ids once the payment got that far, as nopCommerce's plugins record them.
+    if order.authorization_transaction_id.is_none() && payment != ps::PENDING {
+        plan.authorization_transaction_id = state.payment_intents.iter().next().cloned();
+    }
+    let taken = matches!(payment, ps::PAID | ps::PARTIALLY_REFUNDED | ps::REFUNDED);
+    if order.capture_transaction_id.is_none() && taken {
+        plan.capture_transaction_id = state
+            .charges
+            .iter()
+            .next()
+            .or_else(|| state.payment_intents.iter().next())
+            .cloned();
+    }
+    plan
+}
+
+fn fmt_decimal(amount: Decimal, currency: Option<&Currency>) -> String {
+    match currency {
+        Some(c) => format!("{} {}", amount.round_dp(c.exponent()), c.code()),
+        None => amount.normalize().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalize::{normalize_json, NormalizeOptions};
+
+    fn rec(event_type: &str, created: i64, object: &str) -> Record {
+        let json = format!(
+            r#"{{"id":"evt_{created}","type":"{event_type}","created":{created},"data":{{"object":{object}}}}}"#
+        );
+        normalize_json(json.as_bytes(), &NormalizeOptions::default()).unwrap()
+    }
+
+    fn paid(amount: i64, currency: &str) -> Record {
+        rec(
+            "payment_intent.succeeded",
+            100,
+            &format!(
+                r#"{{"id":"pi_1","object":"payment_intent","amount":{amount},"amount_received":{amount},"currency":"{currency}","status":"succeeded","latest_charge":"ch_1","metadata":{{"order_id":"7"}}}}"#
+            ),
+        )
+    }
+
+    fn refund(id: &str, amount: i64, at: i64, status: &str) -> Record {
+        rec(
+            if status == "failed" {
+                "refund.failed"
+            } else {
+                "refund.created"
+            },
+            at,
+            &format!(
+                r#"{{"id":"{id}","object":"refund","amount":{amount},"currency":"usd","status":"{status}","charge":"ch_1","payment_intent":"pi_1"}}"#
+            ),
+        )
+    }
+
+    fn order(total: &str, payment: u8, order_status: u8, refunded: &str) -> NopOrder {
+        // Rows past Pending already carry the ids a first payment event recorded.
+        let ids = payment != ps::PENDING;
+        serde_json::from_value(serde_json::json!({
+            "id": 7, "order_total": total, "currency": "USD", "payment_status_id": payment,
+            "order_status_id": order_status, "refunded_amount": refunded,
+            "authorization_transaction_id": ids.then_some("pi_1"),
+            "capture_transaction_id": ids.then_some("ch_1"),
+        }))
+        .unwrap()
+    }
+
+    fn state(records: &[Record]) -> OrderState {
+        OrderState::from_records(records).unwrap()
+    }
+
+    #[test]
+    fn profile_output() {
+        let u = update_for(&paid(2198, "usd")).unwrap();
+        assert_eq!(u.payment_status_id, Some(ps::PAID));
+        assert_eq!(u.order_status_id, Some(os::PROCESSING));
+        assert_eq!(u.paid_amount.unwrap().to_string(), "21.98");
+        assert_eq!(u.capture_transaction_id.as_deref(), Some("ch_1"));
+        assert_eq!(u.order_id.as_deref(), Some("7"));
+        assert!(
+            u.order_note.contains("payment of 21.98 USD received"),
+            "{}",
+            u.order_note
+        );
+        let r = update_for(&refund("re_1", 500, 200, "succeeded")).unwrap();
+        assert_eq!(r.payment_status_id, Some(ps::REFUNDED));
+        assert_eq!(r.refund_id.as_deref(), Some("re_1"));
+        assert!(
+            r.order_note.contains("refund of 5.00 USD succeeded"),
+            "{}",
+            r.order_note
+        );
+    }
+
+    #[test]
+    fn paid_order_moves_to_paid_and_processing() {
+        let p = paid(2198, "usd");
+        let done = plan(
+            &order("21.9800", ps::PENDING, os::PENDING, "0"),
+            &state(std::slice::from_ref(&p)),
+            &p,
+        );
+        assert_eq!(done.payment_status_id, Some(ps::PAID));
+        assert_eq!(done.order_status_id, Some(os::PROCESSING));
+        assert_eq!(done.paid_date_utc.as_deref(), Some("1970-01-01T00:01:40Z"));
+        assert_eq!(done.capture_transaction_id.as_deref(), Some("ch_1"));
+        assert_eq!(done.authorization_transaction_id.as_deref(), Some("pi_1"));
+        assert_eq!(done.notes[1], "Order has been marked as paid");
+        assert_eq!(done.notes[2], "Order status has been changed to Processing");
+    }
+
+    #[test]
+    fn not_paid_when_the_amount_or_currency_does_not_cover_the_total() {
+        let p = paid(2000, "usd");
+        let short = plan(
+            &order("21.98", ps::PENDING, os::PENDING, "0"),
+            &state(std::slice::from_ref(&p)),
+            &p,
+        );
+        assert_eq!(short.payment_status_id, None);
+        assert!(
+            short.notes[1].contains("does not cover the order total 21.98 USD"),
+            "{:?}",
+            short.notes
+        );
+        let e = paid(2198, "eur");
+        let other = plan(
+            &order("21.98", ps::PENDING, os::PENDING, "0"),
+            &state(std::slice::from_ref(&e)),
+            &e,
+        );
+        assert_eq!(other.payment_status_id, None);
+    }
+
+    #[test]
+    fn refunds_set_the_refunded_amount_once() {
+        let p = paid(2198, "usd");
+        let r1 = refund("re_1", 500, 200, "succeeded");
+        let s = state(&[p.clone(), r1.clone()]);
+        let plan1 = plan(&order("21.98", ps::PAID, os::PROCESSING, "0"), &s, &r1);
+        assert_eq!(plan1.payment_status_id, Some(ps::PARTIALLY_REFUNDED));
+        assert_eq!(plan1.refunded_amount.unwrap().to_string(), "5.00");
+        assert!(plan1.notes.contains(
+            &"Order has been marked as partially refunded. Amount = 5.00 USD".to_owned()
+        ));
+        // Applied already: the same state gives no change.
+        let again = plan(
+            &order("21.98", ps::PARTIALLY_REFUNDED, os::PROCESSING, "5.0000"),
+            &s,
+            &r1,
+        );
+        assert!(!again.changes_order(), "{again:?}");
+        let r2 = refund("re_2", 1698, 300, "succeeded");
+        let s = state(&[p, r1, r2.clone()]);
+        let full = plan(
+            &order("21.98", ps::PARTIALLY_REFUNDED, os::PROCESSING, "5.00"),
+            &s,
+            &r2,
+        );
+        assert_eq!(full.payment_status_id, Some(ps::REFUNDED));
+        assert_eq!(full.refunded_amount.unwrap().to_string(), "21.98");
+        assert!(full
+            .notes
+            .contains(&"Order has been marked as refunded. Amount = 16.98 USD".to_owned()));
+    }
+
+    #[test]
+    fn a_refund_before_its_payment_waits_for_it() {
+        let r1 = refund("re_1", 500, 200, "succeeded");
+        let early = plan(
+            &order("21.98", ps::PENDING, os::PENDING, "0"),
+            &state(std::slice::from_ref(&r1)),
+            &r1,
+        );
+        assert!(!early.changes_order());
+        let p = paid(2198, "usd");
+        let both = plan(
+            &order("21.98", ps::PENDING, os::PENDING, "0"),
+            &state(&[r1, p.clone()]),
+            &p,
+        );
+        assert_eq!(both.payment_status_id, Some(ps::PARTIALLY_REFUNDED));
+        assert_eq!(both.order_status_id, Some(os::PROCESSING));
+        assert_eq!(both.refunded_amount.unwrap().to_string(), "5.00");
+    }
+
+    #[test]
+    fn never_moves_a_paid_order_back_and_voids_only_authorizations() {
+        let pending = rec(
+            "payment_intent.processing",
+            50,
+            r#"{"id":"pi_1","object":"payment_intent","amount":2198,"currency":"usd","status":"processing","metadata":{"order_id":"7"}}"#,
+        );
+        let s = state(std::slice::from_ref(&pending));
+        let p = plan(&order("21.98", ps::PAID, os::PROCESSING, "0"), &s, &pending);
+        assert_eq!(p.payment_status_id, None);
+        let auth = rec(
+            "payment_intent.amount_capturable_updated",
+            60,
+            r#"{"id":"pi_1","object":"payment_intent","amount":2198,"currency":"usd","status":"requires_capture","metadata":{"order_id":"7"}}"#,
+        );
+        let a = plan(
+            &order("21.98", ps::PENDING, os::PENDING, "0"),
+            &state(std::slice::from_ref(&auth)),
+            &auth,
+        );
+        assert_eq!(a.payment_status_id, Some(ps::AUTHORIZED));
+        assert_eq!(a.order_status_id, Some(os::PROCESSING));
+        let cancel = rec(
+            "payment_intent.canceled",
+            70,
+            r#"{"id":"pi_1","object":"payment_intent","amount":2198,"currency":"usd","status":"canceled","metadata":{"order_id":"7"}}"#,
+        );
+        let s = state(&[auth, cancel.clone()]);
+        let v = plan(
+            &order("21.98", ps::AUTHORIZED, os::PROCESSING, "0"),
+            &s,
+            &cancel,
+        );
+        assert_eq!(v.payment_status_id, Some(ps::VOIDED));
+        let not_void = plan(&order("21.98", ps::PAID, os::PROCESSING, "0"), &s, &cancel);
+        assert_eq!(not_void.payment_status_id, None);
+    }
+
+    #[test]
+    fn cancelled_orders_are_not_marked_paid_and_disputes_are_notes() {
+        let p = paid(2198, "usd");
+        let c = plan(
+            &order("21.98", ps::PENDING, os::CANCELLED, "0"),
+            &state(std::slice::from_ref(&p)),
+            &p,
+        );
+        assert_eq!(c.payment_status_id, None);
+        assert!(c.notes[1].contains("cancelled order"));
+        let d = rec(
+            "charge.dispute.created",
+            300,
+            r#"{"id":"dp_1","object":"dispute","amount":2198,"currency":"usd","status":"needs_response","charge":"ch_1","reason":"fraudulent"}"#,
+        );
+        let s = state(&[p, d.clone()]);
+        let disputed = plan(&order("21.98", ps::PAID, os::PROCESSING, "0"), &s, &d);
+        assert!(!disputed.changes_order());
+        assert_eq!(disputed.notes.len(), 1);
+        assert!(
+            disputed.notes[0].contains("dispute of 21.98 USD open"),
+            "{:?}",
+            disputed.notes
+        );
+        assert!(disputed.notes[0].contains("reason: fraudulent"));
+    }
+
+    #[test]
+    fn order_rows_accept_numbers_or_text() {
+        let o: NopOrder = serde_json::from_str(
+            r#"{"id":1,"order_total":21.98,"payment_status_id":10,"order_status_id":10,"refunded_amount":null}"#,
+        )
+        .unwrap();
+        assert_eq!(o.order_total.to_string(), "21.98");
+        assert_eq!(o.refunded_amount, Decimal::ZERO);
+        assert!(serde_json::from_str::<NopOrder>(
+            r#"{"id":1,"order_total":"x","payment_status_id":10,"order_status_id":10}"#
+        )
+        .is_err());
+    }
+}
