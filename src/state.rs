@@ -128,6 +128,10 @@ pub struct OrderState {
     pub disputes: BTreeMap<String, Status>,
     /// Event time of the newest record merged.
     pub last_event_at: Option<i64>,
+    /// Id of the newest record merged (by event time, then id): the same whatever the order.
+    pub last_event_id: Option<String>,
+    /// A payment method type seen (the greatest, for a deterministic choice).
+    pub payment_method_type: Option<String>,
     /// Event time of the earliest record saying the money was taken (paid or later).
     pub paid_at: Option<i64>,
     /// Internal: the payment status key.
@@ -250,7 +254,15 @@ impl OrderState {
         self.order_ref = self.order_ref.take().or_else(|| r.order_ref.clone());
         self.currency = self.currency.take().or_else(|| r.currency.clone());
         self.customer_id = max_opt(self.customer_id.take(), r.customer_id.clone());
-        self.last_event_at = max_opt(self.last_event_at, Some(r.created));
+        let newest = max_opt(
+            self.last_event_at.zip(self.last_event_id.take()),
+            Some((r.created, r.event_id.clone())),
+        );
+        (self.last_event_at, self.last_event_id) = newest.unzip();
+        self.payment_method_type = max_opt(
+            self.payment_method_type.take(),
+            r.payment_method_type.clone(),
+        );
         let ids = [
             (&mut self.payment_intents, &r.payment_intent),
             (&mut self.charges, &r.charge),

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use stripe_bridge::mapping::Profile;
 use stripe_bridge::signature::{self, Secret, Tolerance, Verifier};
 use stripe_bridge::{normalize_json, Error, Event, NormalizeOptions, OrderState};
 
@@ -57,6 +58,37 @@ enum Command {
         /// Pretty-print the JSON.
         #[arg(long)]
         pretty: bool,
+    },
+    /// Normalize the Stripe event on stdin and map it for a target system; prints the target's
+    /// JSON, or `null` when the event means nothing to it.
+    Map {
+        /// nopcommerce, salesforce, erp, order-feed, record, or a JSON mapping file.
+        #[arg(long)]
+        profile: String,
+        #[command(flatten)]
+        order: OrderArgs,
+        /// Pretty-print the JSON.
+        #[arg(long)]
+        pretty: bool,
+    },
+    /// Sign Stripe event files with a webhook secret and POST them to a receiver (e.g. the
+    /// local Worker at http://127.0.0.1:8787/webhooks/stripe), as Stripe would.
+    Replay {
+        /// The receiver's URL.
+        #[arg(long)]
+        to: String,
+        /// The signing secret the receiver verifies with (the first of several signs).
+        #[arg(
+            long = "secret",
+            env = "STRIPE_WEBHOOK_SECRET",
+            hide_env_values = true,
+            value_delimiter = ',',
+            required = true
+        )]
+        secrets: Vec<String>,
+        /// Stripe event JSON files, sent in this order.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
     /// Normalize event files and merge them, in the order given, into one order state.
     Merge {
@@ -195,6 +227,62 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let record = normalize_json(&body, &order.options()).map_err(Error::from)?;
             print(&to_json(&record, pretty)?)
         }
+        Command::Map {
+            profile,
+            order,
+            pretty,
+        } => {
+            let profile = load_profile(&profile)?;
+            let body = read_stdin()?;
+            let record = normalize_json(&body, &order.options()).map_err(Error::from)?;
+            let mapped = profile.map(&record).map_err(mapping_failure)?;
+            match mapped {
+                None => print("null"),
+                Some(json) if pretty => {
+                    let value: serde_json::Value =
+                        serde_json::from_str(&json).map_err(|e| Failure {
+                            kind: "io",
+                            code: "json",
+                            message: e.to_string(),
+                        })?;
+                    print(&to_json(&value, true)?)
+                }
+                Some(json) => print(&json),
+            }
+        }
+        Command::Replay { to, secrets, files } => {
+            let secret = secrets
+                .into_iter()
+                .find(|s| !s.trim().is_empty())
+                .ok_or(Error::from(signature::SignatureError::NoSecrets))?;
+            let secret = Secret::from(secret);
+            let mut failed = 0;
+            for file in &files {
+                let body = std::fs::read(file)
+                    .map_err(|e| io_failure(&format!("reading {}", file.display()), e))?;
+                let header = signature::sign(&body, &secret, signature::unix_now());
+                match post(&to, &body, &header) {
+                    Ok((status, text)) => {
+                        if !(200..300).contains(&status) {
+                            failed += 1;
+                        }
+                        print(&format!("{} -> {status} {}", file.display(), text.trim()))?;
+                    }
+                    Err(message) => {
+                        failed += 1;
+                        print(&format!("{} -> error: {message}", file.display()))?;
+                    }
+                }
+            }
+            if failed > 0 {
+                return Err(Failure {
+                    kind: "io",
+                    code: "replay_failed",
+                    message: format!("{failed} of {} events were not accepted", files.len()),
+                });
+            }
+            Ok(())
+        }
         Command::Merge { files, order } => {
             let options = order.options();
             let mut state = OrderState::default();
@@ -213,6 +301,46 @@ fn run(cli: Cli) -> Result<(), Failure> {
             print(&to_json(&state, true)?)
         }
     }
+}
+
+/// A profile by name, or from a JSON mapping file.
+fn load_profile(profile: &str) -> Result<Profile, Failure> {
+    let is_file = profile.ends_with(".json") || std::path::Path::new(profile).is_file();
+    if !is_file {
+        return Profile::parse(profile).map_err(mapping_failure);
+    }
+    let text = std::fs::read_to_string(profile)
+        .map_err(|e| io_failure(&format!("reading {profile}"), e))?;
+    Profile::parse(&text).map_err(|e| Failure {
+        message: format!("{profile}: {e}"),
+        ..mapping_failure(e)
+    })
+}
+
+fn mapping_failure(e: stripe_bridge::mapping::MappingError) -> Failure {
+    Failure {
+        kind: "mapping",
+        code: "invalid_mapping",
+        message: e.to_string(),
+    }
+}
+
+/// POSTs a signed event; the status and body, or why there is none.
+fn post(url: &str, body: &[u8], header: &str) -> Result<(u16, String), String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(30)))
+        .build()
+        .into();
+    let mut response = agent
+        .post(url)
+        .header("content-type", "application/json")
+        .header("stripe-signature", header)
+        .send(body)
+        .map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap_or_default();
+    Ok((status, text))
 }
 
 fn main() -> ExitCode {

@@ -31,8 +31,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::mapping::MappingError;
-use crate::normalize::{Record, Status};
+use crate::mapping::{MappingError, View};
+use crate::normalize::Status;
 
 /// Fields of the normalized record a mapping can read.
 pub const RECORD_FIELDS: &[&str] = &[
@@ -305,9 +305,35 @@ impl CustomMapping {
         })
     }
 
-    /// Applies the mapping; `None` when a required field is missing or the status maps to nothing.
-    pub fn apply(&self, record: &Record) -> Result<Option<String>, MappingError> {
-        let source = serde_json::to_value(record).map_err(|e| err("", e.to_string()))?;
+    /// Applies the mapping; `None` when a required field is missing or the status maps to
+    /// nothing. A consolidated view replaces the record's status, amounts and ids with the
+    /// merged state's.
+    pub fn apply(&self, view: &View<'_>) -> Result<Option<String>, MappingError> {
+        let mut source = serde_json::to_value(view.record).map_err(|e| err("", e.to_string()))?;
+        if let (true, Some(obj)) = (view.consolidated(), source.as_object_mut()) {
+            let text = |v: Option<&str>| v.map_or(Value::Null, |s| Value::String(s.to_owned()));
+            let decimal = |d: Option<rust_decimal::Decimal>| {
+                d.map_or(Value::Null, |d| Value::String(d.to_string()))
+            };
+            obj.insert(
+                "status".into(),
+                Value::String(view.status().as_str().to_owned()),
+            );
+            obj.insert("amount".into(), decimal(view.amount()));
+            obj.insert("amount_refunded".into(), decimal(view.amount_refunded()));
+            obj.insert("order_ref".into(), text(view.order_ref()));
+            obj.insert("payment_intent".into(), text(view.payment_intent()));
+            obj.insert("charge".into(), text(view.charge()));
+            obj.insert("invoice".into(), text(view.invoice()));
+            obj.insert(
+                "payment_method_type".into(),
+                text(view.payment_method_type()),
+            );
+            for stale in ["amount_minor", "amount_refunded_minor"] {
+                obj.insert(stale.into(), Value::Null);
+            }
+        }
+        let record_status = view.status();
         let lookup = |path: &str| -> Value {
             path.split('.')
                 .try_fold(&source, |v, part| v.get(part))
@@ -328,7 +354,7 @@ impl CustomMapping {
                 Spec::Status => {
                     let map = self.status_map.as_ref();
                     let mapped =
-                        map.and_then(|m| m.get(record.status.as_str()).or_else(|| m.get("*")));
+                        map.and_then(|m| m.get(record_status.as_str()).or_else(|| m.get("*")));
                     match mapped {
                         Some(v) => v.clone(),
                         None => return Ok(None),
@@ -374,7 +400,11 @@ fn insert(map: &mut Map<String, Value>, keys: &[String], value: Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::normalize::{normalize_json, NormalizeOptions};
+    use crate::normalize::{normalize_json, NormalizeOptions, Record};
+
+    fn apply(m: &CustomMapping, r: &Record) -> Option<String> {
+        m.apply(&View::new(r, None)).unwrap()
+    }
 
     const MAPPING: &str = r#"{
         "name": "my-shop",
@@ -400,12 +430,8 @@ mod tests {
     #[test]
     fn applies_paths_status_consts_templates_and_nesting() {
         let m = CustomMapping::from_json(MAPPING).unwrap();
-        let out: Value = serde_json::from_str(
-            &m.apply(&rec(r#"{"order_id":"A-1"}"#, "succeeded"))
-                .unwrap()
-                .unwrap(),
-        )
-        .unwrap();
+        let paid = apply(&m, &rec(r#"{"order_id":"A-1"}"#, "succeeded")).unwrap();
+        let out: Value = serde_json::from_str(&paid).unwrap();
         assert_eq!(out["orderNumber"], "A-1");
         assert_eq!(out["state"], "PAID");
         assert_eq!(out["total"], "21.98");
@@ -415,15 +441,11 @@ mod tests {
             out["note"],
             "Stripe payment_intent.succeeded for order A-1 (21.98 USD)"
         );
-        let failed: Value = serde_json::from_str(
-            &m.apply(&rec(r#"{"order_id":"A-1"}"#, "payment_failed"))
-                .unwrap()
-                .unwrap(),
-        )
-        .unwrap();
+        let failed = apply(&m, &rec(r#"{"order_id":"A-1"}"#, "payment_failed")).unwrap();
+        let failed: Value = serde_json::from_str(&failed).unwrap();
         assert_eq!(failed["state"], "OTHER");
         // Required field missing: skipped.
-        assert_eq!(m.apply(&rec("{}", "succeeded")).unwrap(), None);
+        assert_eq!(apply(&m, &rec("{}", "succeeded")), None);
     }
 
     #[test]
@@ -432,13 +454,9 @@ mod tests {
             r#"{"status_map":{"paid":"P"},"fields":{"s":{"status":true}}}"#,
         )
         .unwrap();
-        assert!(m
-            .apply(&rec(r#"{"order_id":"A"}"#, "succeeded"))
-            .unwrap()
-            .is_some());
+        assert!(apply(&m, &rec(r#"{"order_id":"A"}"#, "succeeded")).is_some());
         assert_eq!(
-            m.apply(&rec(r#"{"order_id":"A"}"#, "payment_failed"))
-                .unwrap(),
+            apply(&m, &rec(r#"{"order_id":"A"}"#, "payment_failed")),
             None
         );
     }

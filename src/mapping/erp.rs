@@ -4,8 +4,8 @@
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::mapping::iso8601;
-use crate::normalize::{Record, Status};
+use crate::mapping::{iso8601, View};
+use crate::normalize::Status;
 
 /// An order or invoice status update for an ERP.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -36,9 +36,9 @@ pub struct ErpDocument {
 }
 
 /// The ERP status for a record status (`None`: not a document status).
-pub fn document_status(record: &Record) -> Option<&'static str> {
-    let refund_object = record.object.as_deref() == Some("refund");
-    Some(match record.status {
+pub fn document_status(view: &View<'_>) -> Option<&'static str> {
+    let refund_object = !view.consolidated() && view.record.object.as_deref() == Some("refund");
+    Some(match view.status() {
         Status::Paid | Status::DisputeWon => "paid",
         Status::Pending | Status::RequiresAction | Status::Authorized | Status::Disputed => {
             "pending"
@@ -58,24 +58,22 @@ pub fn document_status(record: &Record) -> Option<&'static str> {
 }
 
 /// The document update for a record; `None` without a document reference or a document status.
-pub fn document_for(record: &Record) -> Option<ErpDocument> {
-    let status = document_status(record)?;
-    let document_ref = record
-        .order_ref
-        .clone()
-        .or_else(|| record.invoice.clone())?;
-    let is_invoice = record.invoice.is_some()
-        && (record.order_ref.is_none()
-            || matches!(
-                record.object.as_deref(),
-                Some("invoice" | "invoice_payment")
-            ));
-    let reconciliation_ref = match (&record.payment_intent, &record.charge) {
+pub fn document_for(view: &View<'_>) -> Option<ErpDocument> {
+    let record = view.record;
+    let status = document_status(view)?;
+    let document_ref = view.order_ref().or(view.invoice())?.to_owned();
+    let invoice_object = matches!(
+        record.object.as_deref(),
+        Some("invoice" | "invoice_payment")
+    );
+    let is_invoice = view.invoice().is_some()
+        && (view.order_ref().is_none() || (!view.consolidated() && invoice_object));
+    let reconciliation_ref = match (view.payment_intent(), view.charge()) {
         (None, None) => None,
         (pi, ch) => Some(format!(
             "stripe:{}:{}",
-            pi.as_deref().unwrap_or_default(),
-            ch.as_deref().unwrap_or_default()
+            pi.unwrap_or_default(),
+            ch.unwrap_or_default()
         )),
     };
     Some(ErpDocument {
@@ -83,18 +81,26 @@ pub fn document_for(record: &Record) -> Option<ErpDocument> {
         document_type: if is_invoice { "invoice" } else { "order" },
         document_ref,
         status,
-        payment_reference: record
-            .charge
-            .clone()
-            .or_else(|| record.payment_intent.clone())
+        payment_reference: view
+            .charge()
+            .or(view.payment_intent())
+            .map(str::to_owned)
             .or_else(|| record.refund.clone()),
-        amount: record.amount,
-        amount_refunded: record.amount_refunded,
+        amount: view.amount(),
+        amount_refunded: view.amount_refunded(),
         currency: record.currency.clone(),
-        paid_at: (status == "paid").then(|| iso8601(record.created)),
+        paid_at: if status == "paid" {
+            view.paid_at().map(iso8601)
+        } else {
+            None
+        },
         reconciliation_ref,
-        invoice: record.invoice.clone(),
-        balance_transaction: record.balance_transaction.clone(),
+        invoice: view.invoice().map(str::to_owned),
+        balance_transaction: if view.consolidated() {
+            None
+        } else {
+            record.balance_transaction.clone()
+        },
         event_id: record.event_id.clone(),
         event_type: record.event_type.clone(),
     })
@@ -103,7 +109,11 @@ pub fn document_for(record: &Record) -> Option<ErpDocument> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::normalize::{normalize_json, NormalizeOptions};
+    use crate::normalize::{normalize_json, NormalizeOptions, Record};
+
+    fn document_for(record: &Record) -> Option<ErpDocument> {
+        super::document_for(&View::new(record, None))
+    }
 
     fn rec(json: &str) -> Record {
         normalize_json(json.as_bytes(), &NormalizeOptions::default()).unwrap()

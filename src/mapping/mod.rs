@@ -11,9 +11,11 @@
 
 use std::fmt;
 
+use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use crate::normalize::Record;
+use crate::normalize::{Record, Status};
+use crate::state::OrderState;
 
 pub mod custom;
 pub mod erp;
@@ -139,19 +141,140 @@ impl Profile {
         }
     }
 
-    /// Maps a record to the target's JSON, or `None` when there is nothing to send.
+    /// Maps one record to the target's JSON, or `None` when there is nothing to send. Each
+    /// output describes its own event: a receiver applying them must cope with Stripe's
+    /// delivery order itself (or use [`Profile::map_with_state`]).
     pub fn map(&self, record: &Record) -> Result<Option<String>, MappingError> {
-        if record.status == crate::Status::Ignored {
+        self.map_view(record, None)
+    }
+
+    /// Maps a record after merging it into its order's `state`: status, amounts, ids and the
+    /// latest event come from the merged state, so the last output is the same whatever order
+    /// the events arrived in, and a duplicate gives the same output again.
+    pub fn map_with_state(
+        &self,
+        record: &Record,
+        state: &OrderState,
+    ) -> Result<Option<String>, MappingError> {
+        self.map_view(record, Some(state))
+    }
+
+    fn map_view(
+        &self,
+        record: &Record,
+        state: Option<&OrderState>,
+    ) -> Result<Option<String>, MappingError> {
+        if record.status == Status::Ignored {
             return Ok(None);
         }
+        let view = View::new(record, state);
         Ok(match self {
             Profile::Record => Some(json(record)),
-            Profile::NopCommerce => nopcommerce::update_for(record).map(|u| json(&u)),
-            Profile::Salesforce(config) => salesforce::request_for(record, config),
-            Profile::Erp => erp::document_for(record).map(|d| json(&d)),
-            Profile::OrderFeed => order_feed::line_for(record).map(|l| json(&l)),
-            Profile::Custom(mapping) => mapping.apply(record)?,
+            Profile::NopCommerce => nopcommerce::update_for(&view).map(|u| json(&u)),
+            Profile::Salesforce(config) => salesforce::request_for(&view, config),
+            Profile::Erp => erp::document_for(&view).map(|d| json(&d)),
+            Profile::OrderFeed => order_feed::line_for(&view).map(|l| json(&l)),
+            Profile::Custom(mapping) => mapping.apply(&view)?,
         })
+    }
+}
+
+/// A record as the profiles read it: on its own, or consolidated with its order's merged
+/// state (status, amounts, ids and latest event taken from the state).
+pub struct View<'a> {
+    pub record: &'a Record,
+    pub state: Option<&'a OrderState>,
+}
+
+impl<'a> View<'a> {
+    pub fn new(record: &'a Record, state: Option<&'a OrderState>) -> Self {
+        View { record, state }
+    }
+
+    /// Whether this view speaks for the whole order payment (merged state).
+    pub fn consolidated(&self) -> bool {
+        self.state.is_some()
+    }
+
+    pub fn status(&self) -> Status {
+        self.state
+            .and_then(|s| s.status)
+            .unwrap_or(self.record.status)
+    }
+
+    /// The payment amount: what was paid (else the order amount) in the merged state; the
+    /// record's own amount otherwise.
+    pub fn amount(&self) -> Option<Decimal> {
+        match self.state {
+            Some(s) => s.amount_paid.or(s.amount).or(self.record.amount),
+            None => self.record.amount,
+        }
+    }
+
+    pub fn amount_refunded(&self) -> Option<Decimal> {
+        match self.state {
+            Some(s) if s.amount_refunded_minor > 0 => s.amount_refunded,
+            Some(_) => None,
+            None => self.record.amount_refunded,
+        }
+    }
+
+    /// Whether `amount` is this record's own amount of a refund or dispute (not a payment's).
+    pub fn amount_is_not_payment(&self) -> bool {
+        !self.consolidated() && matches!(self.record.object.as_deref(), Some("refund" | "dispute"))
+    }
+
+    pub fn payment_intent(&self) -> Option<&str> {
+        self.state
+            .and_then(|s| s.payment_intents.iter().next())
+            .map(String::as_str)
+            .or(self.record.payment_intent.as_deref())
+    }
+
+    pub fn charge(&self) -> Option<&str> {
+        self.state
+            .and_then(|s| s.charges.iter().next())
+            .map(String::as_str)
+            .or(self.record.charge.as_deref())
+    }
+
+    pub fn invoice(&self) -> Option<&str> {
+        self.state
+            .and_then(|s| s.invoices.iter().next())
+            .map(String::as_str)
+            .or(self.record.invoice.as_deref())
+    }
+
+    pub fn order_ref(&self) -> Option<&str> {
+        self.state
+            .and_then(|s| s.order_ref.as_deref())
+            .or(self.record.order_ref.as_deref())
+    }
+
+    pub fn payment_method_type(&self) -> Option<&str> {
+        match self.state {
+            Some(s) => s.payment_method_type.as_deref(),
+            None => self.record.payment_method_type.as_deref(),
+        }
+    }
+
+    /// The latest event (id, Unix time): the state's newest, or the record's own.
+    pub fn last_event(&self) -> (&str, i64) {
+        match self
+            .state
+            .and_then(|s| s.last_event_id.as_deref().zip(s.last_event_at))
+        {
+            Some(latest) => latest,
+            None => (&self.record.event_id, self.record.created),
+        }
+    }
+
+    /// When the money was taken (merged state), or this record's time if it says paid.
+    pub fn paid_at(&self) -> Option<i64> {
+        match self.state {
+            Some(s) => s.paid_at,
+            None => (self.record.status == Status::Paid).then_some(self.record.created),
+        }
     }
 }
 

@@ -16,7 +16,7 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::mapping::iso8601;
+use crate::mapping::{iso8601, View};
 use crate::money::{minor_to_decimal, parse_decimal, Currency};
 use crate::normalize::{Record, Status};
 use crate::state::OrderState;
@@ -70,18 +70,21 @@ pub struct NopUpdate {
     pub paid_amount: Option<Decimal>,
     #[serde(with = "rust_decimal::serde::str_option")]
     pub refunded_amount: Option<Decimal>,
-    pub refund_id: Option<String>,
+    /// The refunds this update counts (this event's, or all counted in the merged state).
+    pub refund_ids: Vec<String>,
     pub authorization_transaction_id: Option<String>,
     pub capture_transaction_id: Option<String>,
     pub paid_date_utc: Option<String>,
     pub order_note: String,
 }
 
-/// What one event asks of a nopCommerce order; `None` for events that are not about an order
+/// What an event asks of a nopCommerce order; `None` for events that are not about an order
 /// payment (payouts, customers, ignored types).
-pub fn update_for(record: &Record) -> Option<NopUpdate> {
+pub fn update_for(view: &View<'_>) -> Option<NopUpdate> {
+    let record = view.record;
+    let status = view.status();
     if matches!(
-        record.status,
+        status,
         Status::Ignored
             | Status::CustomerActive
             | Status::CustomerDeleted
@@ -91,40 +94,51 @@ pub fn update_for(record: &Record) -> Option<NopUpdate> {
     ) {
         return None;
     }
-    let payment_status_id = payment_status_for(record.status);
+    // A refund object alone cannot say partial or full: that needs the order total (see plan).
+    let payment_status_id = if !view.consolidated() && record.object.as_deref() == Some("refund") {
+        None
+    } else {
+        payment_status_for(status)
+    };
     let taken = matches!(
-        record.status,
+        status,
         Status::Paid | Status::PartiallyRefunded | Status::Refunded
     );
+    let refund_ids = match view.state {
+        Some(state) => state
+            .refunds
+            .iter()
+            .filter(|(_, r)| r.stage <= 2)
+            .map(|(id, _)| id.clone())
+            .collect(),
+        None => record.refund.iter().cloned().collect(),
+    };
     Some(NopUpdate {
         profile: "nopcommerce",
         event_id: record.event_id.clone(),
         event_type: record.event_type.clone(),
-        order_id: record.order_ref.clone(),
+        order_id: view.order_ref().map(str::to_owned),
         payment_status_id,
         order_status_id: match payment_status_id {
             Some(ps::AUTHORIZED | ps::PAID) => Some(os::PROCESSING),
             _ => None,
         },
         currency: record.currency.clone(),
-        paid_amount: if record.status == Status::Paid {
-            record.amount
+        paid_amount: if status == Status::Paid || (taken && view.consolidated()) {
+            view.amount()
         } else {
             None
         },
-        refunded_amount: record.amount_refunded.filter(|a| !a.is_zero()),
-        refund_id: record.refund.clone(),
-        authorization_transaction_id: record.payment_intent.clone(),
+        refunded_amount: view.amount_refunded().filter(|a| !a.is_zero()),
+        refund_ids,
+        authorization_transaction_id: view.payment_intent().map(str::to_owned),
         capture_transaction_id: if taken {
-            record
-                .charge
-                .clone()
-                .or_else(|| record.payment_intent.clone())
+            view.charge().or(view.payment_intent()).map(str::to_owned)
         } else {
             None
         },
-        paid_date_utc: if record.status == Status::Paid {
-            Some(iso8601(record.created))
+        paid_date_utc: if taken {
+            view.paid_at().map(iso8601)
         } else {
             None
         },
@@ -460,7 +474,7 @@ mod tests {
 
     #[test]
     fn profile_output() {
-        let u = update_for(&paid(2198, "usd")).unwrap();
+        let u = update_for(&View::new(&paid(2198, "usd"), None)).unwrap();
         assert_eq!(u.payment_status_id, Some(ps::PAID));
         assert_eq!(u.order_status_id, Some(os::PROCESSING));
         assert_eq!(u.paid_amount.unwrap().to_string(), "21.98");
@@ -471,9 +485,20 @@ mod tests {
             "{}",
             u.order_note
         );
-        let r = update_for(&refund("re_1", 500, 200, "succeeded")).unwrap();
-        assert_eq!(r.payment_status_id, Some(ps::REFUNDED));
-        assert_eq!(r.refund_id.as_deref(), Some("re_1"));
+        let re = refund("re_1", 500, 200, "succeeded");
+        let r = update_for(&View::new(&re, None)).unwrap();
+        assert_eq!(
+            r.payment_status_id, None,
+            "partial or full is decided against the order total"
+        );
+        assert_eq!(r.refunded_amount.unwrap().to_string(), "5.00");
+        assert_eq!(r.refund_ids, vec!["re_1".to_owned()]);
+        // With the order's merged state, the update speaks for the whole payment.
+        let s = state(&[paid(2198, "usd"), re.clone()]);
+        let c = update_for(&View::new(&re, Some(&s))).unwrap();
+        assert_eq!(c.payment_status_id, Some(ps::PARTIALLY_REFUNDED));
+        assert_eq!(c.paid_amount.unwrap().to_string(), "21.98");
+        assert_eq!(c.order_id.as_deref(), Some("7"));
         assert!(
             r.order_note.contains("refund of 5.00 USD succeeded"),
             "{}",

@@ -3,8 +3,8 @@
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::mapping::iso8601;
-use crate::normalize::{Record, Status};
+use crate::mapping::{iso8601, View};
+use crate::normalize::Status;
 
 /// One payment line.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -25,9 +25,11 @@ pub struct FeedLine {
 }
 
 /// The line for a record; `None` without an order reference or for non-payment records.
-pub fn line_for(record: &Record) -> Option<FeedLine> {
+pub fn line_for(view: &View<'_>) -> Option<FeedLine> {
+    let record = view.record;
+    let status = view.status();
     if matches!(
-        record.status,
+        status,
         Status::Ignored
             | Status::CustomerActive
             | Status::CustomerDeleted
@@ -39,18 +41,18 @@ pub fn line_for(record: &Record) -> Option<FeedLine> {
     }
     Some(FeedLine {
         profile: "order-feed",
-        order_ref: record.order_ref.clone()?,
-        amount: record.amount,
+        order_ref: view.order_ref()?.to_owned(),
+        amount: view.amount(),
         currency: record.currency.clone(),
-        date: iso8601(record.created),
-        payment_method: record.payment_method_type.clone(),
+        date: iso8601(view.last_event().1),
+        payment_method: view.payment_method_type().map(str::to_owned),
         transaction_ref: record
             .refund
             .clone()
-            .filter(|_| record.object.as_deref() == Some("refund"))
-            .or_else(|| record.charge.clone())
-            .or_else(|| record.payment_intent.clone()),
-        status: record.status,
+            .filter(|_| !view.consolidated() && record.object.as_deref() == Some("refund"))
+            .or_else(|| view.charge().map(str::to_owned))
+            .or_else(|| view.payment_intent().map(str::to_owned)),
+        status,
         event_id: record.event_id.clone(),
     })
 }
@@ -67,7 +69,7 @@ mod tests {
             &NormalizeOptions::default(),
         )
         .unwrap();
-        let line = line_for(&r).unwrap();
+        let line = line_for(&View::new(&r, None)).unwrap();
         assert_eq!(line.order_ref, "JP-9");
         assert_eq!(line.amount.unwrap().to_string(), "5000");
         assert_eq!(line.date, "2024-12-31T23:52:00Z");

@@ -12,8 +12,8 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
 
-use crate::mapping::{iso8601, MappingError};
-use crate::normalize::{Record, Status};
+use crate::mapping::{iso8601, MappingError, View};
+use crate::normalize::Status;
 
 /// Object and field API names. Every field can be renamed; set a field to `""` to leave it out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -336,18 +336,21 @@ fn upsert(
 }
 
 /// The Composite request for a record, as JSON text; `None` when nothing maps.
-pub fn request_for(record: &Record, config: &SalesforceConfig) -> Option<String> {
+pub fn request_for(view: &View<'_>, config: &SalesforceConfig) -> Option<String> {
+    let record = view.record;
+    let status = view.status();
     let mut requests = Vec::new();
     let customer = record.customer_id.as_deref();
     let mut has_account = false;
-    if let (Some(customer), true) = (customer, config.account.enabled) {
+    // Only events that know the customer's name or email write the Account (Salesforce needs
+    // a name; a bare id would overwrite a real name depending on delivery order).
+    let known_name = record
+        .customer_name
+        .as_deref()
+        .or(record.customer_email.as_deref());
+    if let (Some(customer), Some(name), true) = (customer, known_name, config.account.enabled) {
         let a = &config.account;
         let mut body = Body::default();
-        let name = record
-            .customer_name
-            .as_deref()
-            .or(record.customer_email.as_deref())
-            .unwrap_or(customer);
         body.text(&a.name, Some(name));
         requests.push(upsert(
             config,
@@ -385,34 +388,33 @@ pub fn request_for(record: &Record, config: &SalesforceConfig) -> Option<String>
             ));
         }
     }
-    let payment_key = record
-        .payment_intent
-        .as_deref()
-        .or(record.charge.as_deref())
-        .or(record.invoice.as_deref())
+    let payment_key = view
+        .payment_intent()
+        .or(view.charge())
+        .or(view.invoice())
         .or(record.checkout_session.as_deref());
-    if let (Some(key), Some(picklist)) = (payment_key, payment_picklist(record.status)) {
+    if let (Some(key), Some(picklist)) = (payment_key, payment_picklist(status)) {
         let p = &config.payment;
         let mut body = Body::default();
         body.text(&p.status, Some(picklist));
         // A refund's or dispute's own amount is not the payment's.
-        let payment_amount = !matches!(record.object.as_deref(), Some("refund" | "dispute"));
-        if payment_amount {
-            body.number(&p.amount, record.amount);
+        if !view.amount_is_not_payment() {
+            body.number(&p.amount, view.amount());
         }
-        if record.object.as_deref() != Some("refund") {
-            body.number(&p.amount_refunded, record.amount_refunded);
+        if view.consolidated() || record.object.as_deref() != Some("refund") {
+            body.number(&p.amount_refunded, view.amount_refunded());
         }
         body.text(&p.currency, record.currency.as_deref());
         body.number(&p.fee, record.fee);
         body.number(&p.net, record.net);
         body.text(&p.payout, record.payout.as_deref());
-        body.text(&p.order_ref, record.order_ref.as_deref());
-        body.text(&p.charge, record.charge.as_deref());
-        body.text(&p.invoice, record.invoice.as_deref());
-        body.text(&p.payment_method, record.payment_method_type.as_deref());
-        body.text(&p.last_event, Some(&record.event_id));
-        body.text(&p.last_event_at, Some(&iso8601(record.created)));
+        body.text(&p.order_ref, view.order_ref());
+        body.text(&p.charge, view.charge());
+        body.text(&p.invoice, view.invoice());
+        body.text(&p.payment_method, view.payment_method_type());
+        let (last_event, last_at) = view.last_event();
+        body.text(&p.last_event, Some(last_event));
+        body.text(&p.last_event_at, Some(&iso8601(last_at)));
         if has_account {
             body.text(&p.account, Some("@{account.id}"));
         }
@@ -427,7 +429,7 @@ pub fn request_for(record: &Record, config: &SalesforceConfig) -> Option<String>
     }
     if let (Some(payout), Some(picklist), true) = (
         record.payout.as_deref(),
-        payout_picklist(record.status),
+        payout_picklist(status),
         config.payout.enabled,
     ) {
         let o = &config.payout;
@@ -463,6 +465,12 @@ mod tests {
     use crate::normalize::{normalize_json, NormalizeOptions};
     use serde_json::Value;
 
+    use crate::normalize::Record;
+
+    fn sf(record: &Record, config: &SalesforceConfig) -> Option<String> {
+        request_for(&View::new(record, None), config)
+    }
+
     fn rec(json: &str) -> Record {
         normalize_json(json.as_bytes(), &NormalizeOptions::default()).unwrap()
     }
@@ -475,7 +483,7 @@ mod tests {
 
     #[test]
     fn upserts_account_contact_and_payment_with_exact_numbers() {
-        let text = request_for(&checkout(), &SalesforceConfig::default()).unwrap();
+        let text = sf(&checkout(), &SalesforceConfig::default()).unwrap();
         assert!(text.contains(r#""Amount__c":21.98"#), "{text}");
         let v: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["allOrNone"], true);
@@ -505,7 +513,7 @@ mod tests {
         let refund = rec(
             r#"{"id":"evt_2","type":"charge.refunded","created":2,"data":{"object":{"id":"ch_1","object":"charge","amount":2198,"amount_refunded":500,"captured":true,"currency":"usd","status":"succeeded","payment_intent":"pi_1","balance_transaction":{"id":"txn_1","fee":94,"net":2104,"currency":"usd"}}}}"#,
         );
-        let text = request_for(&refund, &SalesforceConfig::default()).unwrap();
+        let text = sf(&refund, &SalesforceConfig::default()).unwrap();
         assert!(text.contains(r#""Amount_Refunded__c":5.00"#), "{text}");
         assert!(text.contains(r#""Fee__c":0.94,"Net__c":21.04"#), "{text}");
         let v: Value = serde_json::from_str(&text).unwrap();
@@ -519,8 +527,7 @@ mod tests {
             r#"{"id":"evt_3","type":"charge.dispute.created","created":3,"data":{"object":{"id":"dp_1","object":"dispute","amount":2198,"currency":"usd","status":"needs_response","charge":"ch_1","payment_intent":"pi_1"}}}"#,
         );
         let v: Value =
-            serde_json::from_str(&request_for(&dispute, &SalesforceConfig::default()).unwrap())
-                .unwrap();
+            serde_json::from_str(&sf(&dispute, &SalesforceConfig::default()).unwrap()).unwrap();
         assert_eq!(v["compositeRequest"][0]["body"]["Status__c"], "disputed");
         assert!(v["compositeRequest"][0]["body"].get("Amount__c").is_none());
     }
@@ -530,7 +537,7 @@ mod tests {
         let payout = rec(
             r#"{"id":"evt_4","type":"payout.paid","created":4,"data":{"object":{"id":"po_1","object":"payout","amount":104512,"currency":"eur","status":"paid","arrival_date":1736208000}}}"#,
         );
-        let text = request_for(&payout, &SalesforceConfig::default()).unwrap();
+        let text = sf(&payout, &SalesforceConfig::default()).unwrap();
         assert!(text.contains(r#""Amount__c":1045.12"#), "{text}");
         assert!(text.contains("Stripe_Payout__c/Stripe_Payout_Id__c/po_1"));
         let config = SalesforceConfig::from_value(serde_json::json!({
@@ -539,7 +546,7 @@ mod tests {
             "contact": {"enabled": false}
         }))
         .unwrap();
-        let text = request_for(&checkout(), &config).unwrap();
+        let text = sf(&checkout(), &config).unwrap();
         assert!(
             text.contains("/services/data/v61.0/sobjects/Payment__c/Stripe_Payment_Id__c/pi_1"),
             "{text}"
@@ -570,6 +577,6 @@ mod tests {
         let r = rec(
             r#"{"id":"evt_5","type":"setup_intent.succeeded","created":5,"data":{"object":{"id":"seti_1","object":"setup_intent"}}}"#,
         );
-        assert_eq!(request_for(&r, &SalesforceConfig::default()), None);
+        assert_eq!(sf(&r, &SalesforceConfig::default()), None);
     }
 }
