@@ -130,6 +130,13 @@ pub struct OrderState {
     pub last_event_at: Option<i64>,
     /// Id of the newest record merged (by event time, then id): the same whatever the order.
     pub last_event_id: Option<String>,
+    /// The charge that took the money (of the paid records; the smallest id if several).
+    pub paid_charge: Option<String>,
+    /// Stripe's fee and the net of the payment's balance transaction, in its settlement
+    /// currency, when an event carried it expanded.
+    pub fee_minor: Option<i64>,
+    pub net_minor: Option<i64>,
+    pub settlement_currency: Option<String>,
     /// A payment method type seen (the greatest, for a deterministic choice).
     pub payment_method_type: Option<String>,
     /// Event time of the earliest record saying the money was taken (paid or later).
@@ -315,6 +322,18 @@ impl OrderState {
 
         if is_payment_object(r) {
             self.amount_minor = max_opt(self.amount_minor, r.amount_minor);
+            if let (Some(fee), Some(net), Some(cur)) =
+                (r.fee_minor, r.net_minor, &r.settlement_currency)
+            {
+                let seen = self
+                    .fee_minor
+                    .zip(self.net_minor)
+                    .zip(self.settlement_currency.take());
+                let ((fee, net), cur) = max_opt(seen, Some(((fee, net), cur.clone())))
+                    .unwrap_or(((fee, net), cur.clone()));
+                (self.fee_minor, self.net_minor, self.settlement_currency) =
+                    (Some(fee), Some(net), Some(cur));
+            }
             // A released authorization reports its amount as refunded: not a refund of money.
             let captured = matches!(
                 r.status,
@@ -338,6 +357,12 @@ impl OrderState {
         if status == Status::Paid && is_payment_object(r) {
             self.amount_paid_minor = max_opt(self.amount_paid_minor, r.amount_minor);
             self.paid_at = Some(self.paid_at.map_or(r.created, |at| at.min(r.created)));
+            if let Some(charge) = &r.charge {
+                self.paid_charge = Some(match self.paid_charge.take() {
+                    Some(seen) if seen <= *charge => seen,
+                    _ => charge.clone(),
+                });
+            }
         }
         self.base = max_opt(self.base, status_key(status, r.created));
         Ok(())

@@ -219,6 +219,30 @@ impl<'a> View<'a> {
         }
     }
 
+    /// Stripe's fee and net for the payment: the merged state's, or the record's own when the
+    /// record is the payment (a dispute's fees are not the payment's).
+    pub fn fee_and_net(&self) -> (Option<Decimal>, Option<Decimal>) {
+        match self.state {
+            Some(s) => {
+                let currency = s
+                    .settlement_currency
+                    .as_deref()
+                    .and_then(|c| crate::money::Currency::new(c).ok());
+                let dec =
+                    |m: Option<i64>| Some(crate::money::minor_to_decimal(m?, currency.as_ref()?));
+                (dec(s.fee_minor), dec(s.net_minor))
+            }
+            None if matches!(
+                self.record.object.as_deref(),
+                Some("charge" | "payment_intent")
+            ) =>
+            {
+                (self.record.fee, self.record.net)
+            }
+            None => (None, None),
+        }
+    }
+
     /// Whether `amount` is this record's own amount of a refund or dispute (not a payment's).
     pub fn amount_is_not_payment(&self) -> bool {
         !self.consolidated() && matches!(self.record.object.as_deref(), Some("refund" | "dispute"))
@@ -231,9 +255,10 @@ impl<'a> View<'a> {
             .or(self.record.payment_intent.as_deref())
     }
 
+    /// The charge: the one that took the money (merged state), else the first known.
     pub fn charge(&self) -> Option<&str> {
         self.state
-            .and_then(|s| s.charges.iter().next())
+            .and_then(|s| s.paid_charge.as_ref().or_else(|| s.charges.iter().next()))
             .map(String::as_str)
             .or(self.record.charge.as_deref())
     }

@@ -324,14 +324,7 @@ pub fn plan(order: &NopOrder, state: &OrderState, record: &Record) -> NopPlan {
             } else {
                 payment = ps::PAID;
                 plan.notes.push("Order has been marked as paid".to_owned());
-                if order.paid_date_utc.is_none() {
-                    plan.paid_date_utc = Some(iso8601(
-                        state
-                            .paid_at
-                            .or(state.last_event_at)
-                            .unwrap_or(record.created),
-                    ));
-                }
+                // PaidDateUtc is set below from the state (it may still move earlier).
             }
         }
         let refunded = to_decimal(state.amount_refunded_minor).unwrap_or_default();
@@ -397,18 +390,38 @@ pub fn plan(order: &NopOrder, state: &OrderState, record: &Record) -> NopPlan {
     if order_status != order.order_status_id {
         plan.order_status_id = Some(order_status);
     }
-    // Transaction ids once the payment got that far, as nopCommerce's plugins record them.
-    if order.authorization_transaction_id.is_none() && payment != ps::PENDING {
-        plan.authorization_transaction_id = state.payment_intents.iter().next().cloned();
-    }
+    // Once the money is taken: PaidDateUtc and the transaction ids come from the merged state
+    // (the earliest paid event, the charge that took the money), corrected when a later-known
+    // event refines them, so the row ends the same whatever the delivery order.
     let taken = matches!(payment, ps::PAID | ps::PARTIALLY_REFUNDED | ps::REFUNDED);
-    if order.capture_transaction_id.is_none() && taken {
-        plan.capture_transaction_id = state
-            .charges
-            .iter()
-            .next()
+    let set_if_changed = |current: &Option<String>, wanted: Option<String>| match wanted {
+        Some(w) if current.as_deref() != Some(w.as_str()) => Some(w),
+        _ => None,
+    };
+    if taken {
+        let paid_at = state
+            .paid_at
+            .or(state.last_event_at)
+            .unwrap_or(record.created);
+        let current = order
+            .paid_date_utc
+            .as_deref()
+            .and_then(crate::event::parse_rfc3339);
+        if current != Some(paid_at) {
+            plan.paid_date_utc = Some(iso8601(paid_at));
+        }
+        let capture = state
+            .paid_charge
+            .as_ref()
+            .or_else(|| state.charges.iter().next())
             .or_else(|| state.payment_intents.iter().next())
             .cloned();
+        plan.capture_transaction_id = set_if_changed(&order.capture_transaction_id, capture);
+    }
+    if payment != ps::PENDING {
+        let authorization = state.payment_intents.iter().next().cloned();
+        plan.authorization_transaction_id =
+            set_if_changed(&order.authorization_transaction_id, authorization);
     }
     plan
 }
@@ -459,11 +472,13 @@ mod tests {
     fn order(total: &str, payment: u8, order_status: u8, refunded: &str) -> NopOrder {
         // Rows past Pending already carry the ids a first payment event recorded.
         let ids = payment != ps::PENDING;
+        let taken = matches!(payment, ps::PAID | ps::PARTIALLY_REFUNDED | ps::REFUNDED);
         serde_json::from_value(serde_json::json!({
             "id": 7, "order_total": total, "currency": "USD", "payment_status_id": payment,
             "order_status_id": order_status, "refunded_amount": refunded,
             "authorization_transaction_id": ids.then_some("pi_1"),
             "capture_transaction_id": ids.then_some("ch_1"),
+            "paid_date_utc": taken.then_some("1970-01-01T00:01:40Z"),
         }))
         .unwrap()
     }

@@ -405,8 +405,9 @@ pub fn request_for(view: &View<'_>, config: &SalesforceConfig) -> Option<String>
             body.number(&p.amount_refunded, view.amount_refunded());
         }
         body.text(&p.currency, record.currency.as_deref());
-        body.number(&p.fee, record.fee);
-        body.number(&p.net, record.net);
+        let (fee, net) = view.fee_and_net();
+        body.number(&p.fee, fee);
+        body.number(&p.net, net);
         body.text(&p.payout, record.payout.as_deref());
         body.text(&p.order_ref, view.order_ref());
         body.text(&p.charge, view.charge());
