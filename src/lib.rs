@@ -66,16 +66,20 @@ pub enum Error {
     Normalize(NormalizeError),
     Money(MoneyError),
     Merge(MergeError),
+    Mapping(mapping::MappingError),
+    StandardWebhook(standard_webhooks::StandardWebhookError),
 }
 
 impl Error {
-    /// The area: `signature`, `event`, `money` or `state`.
+    /// The area: `signature`, `event`, `money`, `state`, `mapping` or `standard_webhooks`.
     pub fn kind(&self) -> &'static str {
         match self {
             Error::Signature(_) => "signature",
             Error::Normalize(_) => "event",
             Error::Money(_) => "money",
             Error::Merge(_) => "state",
+            Error::Mapping(_) => "mapping",
+            Error::StandardWebhook(_) => "standard_webhooks",
         }
     }
 
@@ -86,6 +90,8 @@ impl Error {
             Error::Normalize(e) => e.code(),
             Error::Money(e) => e.code(),
             Error::Merge(e) => e.code(),
+            Error::Mapping(e) => e.code(),
+            Error::StandardWebhook(e) => e.code(),
         }
     }
 }
@@ -97,6 +103,8 @@ impl fmt::Display for Error {
             Error::Normalize(e) => e.fmt(f),
             Error::Money(e) => e.fmt(f),
             Error::Merge(e) => e.fmt(f),
+            Error::Mapping(e) => e.fmt(f),
+            Error::StandardWebhook(e) => e.fmt(f),
         }
     }
 }
@@ -121,6 +129,16 @@ impl From<EventError> for Error {
 impl From<MoneyError> for Error {
     fn from(e: MoneyError) -> Self {
         Error::Money(e)
+    }
+}
+impl From<mapping::MappingError> for Error {
+    fn from(e: mapping::MappingError) -> Self {
+        Error::Mapping(e)
+    }
+}
+impl From<standard_webhooks::StandardWebhookError> for Error {
+    fn from(e: standard_webhooks::StandardWebhookError) -> Self {
+        Error::StandardWebhook(e)
     }
 }
 impl From<MergeError> for Error {

@@ -9,66 +9,26 @@ import {
   toMinorUnits as wasmToMinor,
   fromMinorUnits as wasmFromMinor,
   currencyExponent as wasmExponent,
+  WasmStandardWebhook,
 } from '../build/wasm/stripe_bridge.js';
-import { isReady, nativeMacs, notReadyMessage } from './runtime.mjs';
+import { core } from './runtime.mjs';
+import { callWith, makeError } from './errors.mjs';
+
+export {
+  StripeBridgeError,
+  StripeSignatureVerificationError,
+  StripeEventError,
+  StripeMoneyError,
+  StripeStateError,
+  StripeMappingError,
+  WebhookVerificationError,
+  StripeInvalidArgumentError,
+} from './errors.mjs';
 
 /** Stripe's default timestamp tolerance, in seconds. */
 export const DEFAULT_TOLERANCE = 300;
 
-function ensureReady() {
-  if (!isReady()) throw new StripeBridgeError(notReadyMessage(), { type: 'StripeBridgeError', code: 'not_initialized', kind: 'init' });
-}
-
-/** Base class of every error stripe-bridge throws. */
-export class StripeBridgeError extends Error {
-  constructor(message, { type, code, kind } = {}) {
-    super(message);
-    this.name = type || 'StripeBridgeError';
-    /** Error family, compatible with stripe-node's `err.type` for signature failures. */
-    this.type = type || 'StripeBridgeError';
-    /** Specific reason, e.g. `no_match`, `timestamp_outside_tolerance`, `amount_too_precise`. */
-    this.code = code;
-    /** Area: `signature`, `event`, `money`, `state`, `argument`. */
-    this.kind = kind;
-  }
-}
-
-/** A webhook failed verification (same `type` as stripe-node's error, so handlers keep working). */
-export class StripeSignatureVerificationError extends StripeBridgeError {}
-/** The payload is not a readable Stripe event. */
-export class StripeEventError extends StripeBridgeError {}
-/** An amount or currency was refused. */
-export class StripeMoneyError extends StripeBridgeError {}
-/** A record could not be merged into an order state. */
-export class StripeStateError extends StripeBridgeError {}
-/** An argument has the wrong type or value. */
-export class StripeInvalidArgumentError extends StripeBridgeError {}
-
-const ERROR_CLASSES = {
-  signature: [StripeSignatureVerificationError, 'StripeSignatureVerificationError'],
-  event: [StripeEventError, 'StripeEventError'],
-  money: [StripeMoneyError, 'StripeMoneyError'],
-  state: [StripeStateError, 'StripeStateError'],
-  argument: [StripeInvalidArgumentError, 'StripeInvalidArgumentError'],
-};
-
-function makeError(kind, code, message) {
-  const [Class, type] = ERROR_CLASSES[kind] || [StripeBridgeError, 'StripeBridgeError'];
-  return new Class(message, { type, code, kind });
-}
-
-/** Calls into wasm, turning its `{kind, code, message}` errors into Error subclasses. */
-function call(fn) {
-  ensureReady();
-  try {
-    return fn();
-  } catch (e) {
-    if (e && typeof e === 'object' && typeof e.kind === 'string' && typeof e.code === 'string') {
-      throw makeError(e.kind, e.code, e.message);
-    }
-    throw e;
-  }
-}
+const call = (fn) => callWith(core, fn);
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -175,7 +135,7 @@ function normalizerFor(options) {
 function verifyPayload(payload, header, secret, options) {
   const verifier = verifierFor(secret, options);
   const now = nowSeconds(options && options.now);
-  const macs = nativeMacs();
+  const macs = core.nativeMacs();
   if (macs) {
     const length = typeof payload === 'string' ? payload.length : payload.byteLength;
     const t = call(() => wasmSignedTimestamp(header, length));
@@ -217,7 +177,7 @@ export function constructEvent(payload, header, secret, options) {
 export function verifyAndNormalize(payload, header, secret, options) {
   const bytes = payloadBytes(payload);
   const h = headerString(header);
-  if (nativeMacs()) {
+  if (core.nativeMacs()) {
     verifyPayload(bytes, h, secret, options);
     return JSON.parse(call(() => normalizerFor(options).normalize(bytes)));
   }
@@ -295,4 +255,50 @@ export function fromMinorUnits(minor, currency) {
 /** Decimal places of a currency in Stripe's API (0, 2 or 3). */
 export function currencyExponent(currency) {
   return call(() => wasmExponent(currencyArg(currency)));
+}
+
+// Standard Webhooks (what the Worker forwards with): verify on the receiving side, sign for tests.
+const standardSecrets = new Map();
+
+function standardWebhookFor(secret) {
+  if (typeof secret !== 'string') throw makeError('argument', 'invalid_argument', 'The Standard Webhooks secret must be a string (whsec_...).');
+  return cached(standardSecrets, secret, () => call(() => new WasmStandardWebhook(secret)));
+}
+
+function headerValue(headers, name) {
+  const value = typeof headers?.get === 'function' ? headers.get(name) : headers?.[name];
+  return Array.isArray(value) ? value[0] : value ?? '';
+}
+
+/**
+ * Verifies a request signed with Standard Webhooks headers (webhook-id, webhook-timestamp,
+ * webhook-signature) and returns its parsed JSON body. `headers`: a plain object (Node's
+ * `req.headers`) or a `Headers`. Options: `{ tolerance = 300, now }`.
+ */
+export function verifyStandardWebhook(payload, headers, secret, options = {}) {
+  const bytes = payloadBytes(payload);
+  const tolerance = options.tolerance ?? 300;
+  call(() =>
+    standardWebhookFor(secret).verify(
+      String(headerValue(headers, 'webhook-id')),
+      String(headerValue(headers, 'webhook-timestamp')),
+      String(headerValue(headers, 'webhook-signature')),
+      bytes,
+      nowSeconds(options.now),
+      tolerance,
+    ),
+  );
+  try {
+    return JSON.parse(typeof payload === 'string' ? payload : decoder.decode(bytes));
+  } catch {
+    throw makeError('standard_webhooks', 'invalid_json', 'The verified body is not JSON.');
+  }
+}
+
+/** Standard Webhooks headers for a payload: `{ 'webhook-id', 'webhook-timestamp', 'webhook-signature' }`. */
+export function signStandardWebhook({ id, payload, secret, timestamp } = {}) {
+  if (typeof id !== 'string' || !id) throw makeError('argument', 'invalid_argument', 'signStandardWebhook needs { id, payload, secret }.');
+  const t = timestamp === undefined ? nowSeconds() : nowSeconds(timestamp);
+  const signature = call(() => standardWebhookFor(secret).sign(id, t, payloadBytes(payload)));
+  return { 'webhook-id': id, 'webhook-timestamp': String(t), 'webhook-signature': signature };
 }

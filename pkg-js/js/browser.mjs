@@ -1,8 +1,8 @@
 // Browser and bundler entry: fetch and instantiate the wasm once with `await init()`.
 import initWasm, { initSync as initWasmSync } from '../build/wasm/stripe_bridge.js';
-import { markReady, setNotReadyHint } from './runtime.mjs';
+import { core } from './runtime.mjs';
 
-setNotReadyHint('call `await init()` (or initSync) before using stripe-bridge in the browser');
+core.setNotReadyHint('call `await init()` (or initSync) before using stripe-bridge in the browser');
 
 let loading;
 
@@ -14,7 +14,7 @@ export function init(input) {
   if (!loading) {
     const source = input === undefined ? new URL('./stripe_bridge_bg.wasm', import.meta.url) : input;
     loading = initWasm({ module_or_path: source }).then(() => {
-      markReady();
+      core.markReady();
     });
   }
   return loading;
@@ -24,7 +24,7 @@ export function init(input) {
 export function initSync(module) {
   if (!loading) {
     initWasmSync({ module });
-    markReady();
+    core.markReady();
     loading = Promise.resolve();
   }
 }

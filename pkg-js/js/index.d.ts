@@ -109,6 +109,13 @@ export interface OrderState {
   refunds: Record<string, { stage: number; amount_minor: number }>;
   disputes: Record<string, Status>;
   last_event_at: number | null;
+  last_event_id: string | null;
+  paid_at: number | null;
+  paid_charge: string | null;
+  fee_minor: number | null;
+  net_minor: number | null;
+  settlement_currency: string | null;
+  payment_method_type: string | null;
   /** Internal merge bookkeeping. */
   base: unknown;
   /** Internal merge bookkeeping. */
@@ -128,7 +135,7 @@ export interface StripeEvent {
   [key: string]: unknown;
 }
 
-export type ErrorKind = 'signature' | 'event' | 'money' | 'state' | 'argument' | 'init';
+export type ErrorKind = 'signature' | 'event' | 'money' | 'state' | 'mapping' | 'standard_webhooks' | 'argument' | 'init';
 
 export class StripeBridgeError extends Error {
   readonly type: string;
@@ -141,6 +148,10 @@ export class StripeEventError extends StripeBridgeError {}
 export class StripeMoneyError extends StripeBridgeError {}
 export class StripeStateError extends StripeBridgeError {}
 export class StripeInvalidArgumentError extends StripeBridgeError {}
+/** A target profile or mapping is invalid (stripe-bridge/targets). */
+export class StripeMappingError extends StripeBridgeError {}
+/** A forwarded request failed Standard Webhooks verification. Codes: missing_header, invalid_timestamp, timestamp_outside_tolerance, no_match, invalid_secret, invalid_json. */
+export class WebhookVerificationError extends StripeBridgeError {}
 
 export const DEFAULT_TOLERANCE: 300;
 
@@ -167,3 +178,10 @@ export function toMinorUnits(amount: string, currency: string): number;
 export function fromMinorUnits(minor: number | bigint | string, currency: string): DecimalString;
 /** 2 for USD, 0 for JPY, 3 for KWD. */
 export function currencyExponent(currency: string): number;
+
+/** Standard Webhooks headers, as a plain object (Node's req.headers) or a Headers. */
+export type StandardWebhookHeaders = Record<string, string | string[] | undefined> | { get(name: string): string | null };
+/** Verifies a Standard Webhooks request (what the Worker forwards) and returns its parsed JSON body. */
+export function verifyStandardWebhook<T = NormalizedRecord>(payload: Payload, headers: StandardWebhookHeaders, secret: string, options?: { tolerance?: number; now?: number | Date }): T;
+/** Standard Webhooks headers for a payload. */
+export function signStandardWebhook(options: { id: string; payload: Payload; secret: string; timestamp?: number | Date }): { 'webhook-id': string; 'webhook-timestamp': string; 'webhook-signature': string };

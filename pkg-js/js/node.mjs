@@ -4,13 +4,13 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initSync } from '../build/wasm/stripe_bridge.js';
-import { macsWith, markReady, setNativeMacs } from './runtime.mjs';
+import { core, macsWith } from './runtime.mjs';
 
 const here = typeof __dirname === 'string' ? __dirname : dirname(fileURLToPath(import.meta.url));
 initSync({ module: readFileSync(join(here, 'stripe_bridge_bg.wasm')) });
-markReady();
+core.markReady();
 
 // HMAC with Node's OpenSSL; header parsing, comparison and tolerance stay in the core.
-setNativeMacs(macsWith(createHmac));
+core.setNativeMacs(macsWith(createHmac));
 
 export * from './api.mjs';

@@ -1,14 +1,14 @@
 // Cloudflare Workers / workerd entry: the runtime imports the .wasm as a compiled module.
 import wasmModule from './stripe_bridge_bg.wasm';
 import { initSync } from '../build/wasm/stripe_bridge.js';
-import { macsWith, markReady, setNativeMacs } from './runtime.mjs';
+import { core, macsWith } from './runtime.mjs';
 
 initSync({ module: wasmModule });
-markReady();
+core.markReady();
 
 // With the nodejs_compat flag, workerd has a synchronous native HMAC (BoringSSL) behind
 // node:crypto, reachable without a static import (which would fail without the flag).
 const nodeCrypto = globalThis.process?.getBuiltinModule?.('node:crypto');
-if (typeof nodeCrypto?.createHmac === 'function') setNativeMacs(macsWith(nodeCrypto.createHmac));
+if (typeof nodeCrypto?.createHmac === 'function') core.setNativeMacs(macsWith(nodeCrypto.createHmac));
 
 export * from './api.mjs';

@@ -8,50 +8,12 @@
 
 #![forbid(unsafe_code)]
 
-use js_sys::{Object, Reflect};
 use stripe_bridge::money::{self, Currency};
 use stripe_bridge::signature::{self, Secret, Tolerance, Verifier};
-use stripe_bridge::{normalize_json, Error, NormalizeOptions, OrderState, Record};
+use stripe_bridge::standard_webhooks::WebhookSecret;
+use stripe_bridge::{normalize_json, NormalizeOptions, OrderState, Record};
+use stripe_bridge_js_common::{argument_error, json_error, to_js, whole_seconds};
 use wasm_bindgen::prelude::*;
-
-/// Converts a core error into the `{ kind, code, message }` object the JS wrapper expects.
-fn js_error(kind: &str, code: &str, message: &str) -> JsValue {
-    let obj = Object::new();
-    // Setting properties on a fresh plain object cannot fail.
-    let _ = Reflect::set(&obj, &"kind".into(), &kind.into());
-    let _ = Reflect::set(&obj, &"code".into(), &code.into());
-    let _ = Reflect::set(&obj, &"message".into(), &message.into());
-    obj.into()
-}
-
-fn to_js(e: impl Into<Error>) -> JsValue {
-    let e = e.into();
-    js_error(e.kind(), e.code(), &e.to_string())
-}
-
-fn argument_error(message: &str) -> JsValue {
-    js_error("argument", "invalid_argument", message)
-}
-
-fn json_error(e: serde_json::Error) -> JsValue {
-    js_error(
-        "argument",
-        "invalid_json",
-        &format!("invalid JSON argument: {e}"),
-    )
-}
-
-/// Seconds from JS (a number) as an integer, refusing NaN, infinities and fractions.
-fn whole_seconds(value: f64, what: &str) -> Result<i64, JsValue> {
-    if value.is_finite() && value.fract() == 0.0 && value.abs() < 9.007_199_254_740_992e15 {
-        // In range and integral: the conversion is exact.
-        Ok(value as i64)
-    } else {
-        Err(argument_error(&format!(
-            "{what} must be a whole number of seconds"
-        )))
-    }
-}
 
 /// A configured verifier: secrets and tolerance, with the HMAC keys prepared once.
 #[wasm_bindgen]
@@ -229,4 +191,42 @@ pub fn from_minor_units(minor: &str, currency: &str) -> Result<String, JsValue> 
 #[wasm_bindgen(js_name = currencyExponent)]
 pub fn currency_exponent(currency: &str) -> Result<u32, JsValue> {
     Currency::new(currency).map(|c| c.exponent()).map_err(to_js)
+}
+
+/// A Standard Webhooks secret, for verifying and signing forwarded requests.
+#[wasm_bindgen]
+pub struct WasmStandardWebhook {
+    secret: WebhookSecret,
+}
+
+#[wasm_bindgen]
+impl WasmStandardWebhook {
+    #[wasm_bindgen(constructor)]
+    pub fn new(secret: &str) -> Result<WasmStandardWebhook, JsValue> {
+        WebhookSecret::parse(secret)
+            .map(|secret| WasmStandardWebhook { secret })
+            .map_err(to_js)
+    }
+
+    pub fn verify(
+        &self,
+        id: &str,
+        timestamp: &str,
+        signature: &str,
+        payload: &[u8],
+        now: f64,
+        tolerance: f64,
+    ) -> Result<(), JsValue> {
+        let now = whole_seconds(now, "now")?;
+        let tolerance = u64::try_from(whole_seconds(tolerance, "tolerance")?)
+            .map_err(|_| argument_error("tolerance must not be negative"))?;
+        self.secret
+            .verify(id, timestamp, signature, payload, now, tolerance)
+            .map_err(to_js)
+    }
+
+    pub fn sign(&self, id: &str, timestamp: f64, payload: &[u8]) -> Result<String, JsValue> {
+        let timestamp = whole_seconds(timestamp, "timestamp")?;
+        Ok(self.secret.sign(id, timestamp, payload))
+    }
 }

@@ -36,17 +36,27 @@ test('the tarball holds only the built package', () => {
   const files = JSON.parse(listing)[0].files.map((f) => f.path).sort();
   assert.deepEqual(files, [
     'README.md', 'dist/browser.d.ts', 'dist/browser.mjs', 'dist/index.d.cts', 'dist/index.d.ts',
-    'dist/node.cjs', 'dist/node.mjs', 'dist/stripe_bridge_bg.wasm', 'dist/workerd.mjs', 'package.json',
+    'dist/node.cjs', 'dist/node.mjs', 'dist/stripe_bridge_bg.wasm', 'dist/stripe_bridge_targets_bg.wasm',
+    'dist/targets-browser.d.ts', 'dist/targets-browser.mjs', 'dist/targets-node.cjs', 'dist/targets-node.mjs',
+    'dist/targets-workerd.mjs', 'dist/targets.d.cts', 'dist/targets.d.ts', 'dist/workerd.mjs', 'package.json',
   ]);
 });
 
 test('require() in the consumer project', () => {
-  writeFileSync(join(project, 'cjs.cjs'), script("const sb = require('stripe-bridge');"));
+  writeFileSync(
+    join(project, 'cjs.cjs'),
+    script("const sb = require('stripe-bridge');") +
+      "\nconst t = require('stripe-bridge/targets');\nif (t.mapToTarget(r, 'order-feed').order_ref !== 'P-1') throw new Error('targets');",
+  );
   assert.equal(execFileSync('node', ['cjs.cjs'], { cwd: project, encoding: 'utf8' }).trim(), 'ok');
 });
 
 test('import in the consumer project', () => {
-  writeFileSync(join(project, 'esm.mjs'), script("import * as sb from 'stripe-bridge';"));
+  writeFileSync(
+    join(project, 'esm.mjs'),
+    script("import * as sb from 'stripe-bridge';\nimport { mapToTarget } from 'stripe-bridge/targets';") +
+      "\nif (mapToTarget(r, 'erp').document_ref !== 'P-1') throw new Error('targets');",
+  );
   assert.equal(execFileSync('node', ['esm.mjs'], { cwd: project, encoding: 'utf8' }).trim(), 'ok');
 });
 
@@ -62,6 +72,16 @@ test('the exports map resolves workerd, browser and node builds', async () => {
   assert.match(await resolved(['workerd', 'worker'], 'neutral'), /dist\/workerd\.mjs$/);
   assert.match(await resolved([], 'browser'), /dist\/browser\.mjs$/);
   assert.match(await resolved([], 'node'), /dist\/node\.mjs$/);
+  const resolvedTargets = async (conditions, platform) => {
+    const out = await build({
+      stdin: { contents: "export * from 'stripe-bridge/targets';", resolveDir: project },
+      bundle: true, write: false, metafile: true, format: 'esm', platform, conditions, logLevel: 'silent',
+      external: ['*.wasm', 'node:*'],
+    });
+    return Object.keys(out.metafile.inputs).find((p) => p.includes('stripe-bridge/dist/'));
+  };
+  assert.match(await resolvedTargets(['workerd'], 'neutral'), /dist\/targets-workerd\.mjs$/);
+  assert.match(await resolvedTargets([], 'browser'), /dist\/targets-browser\.mjs$/);
 });
 
 test('the browser build in headless Chromium', async () => {

@@ -71,13 +71,13 @@ pub enum Profile {
     Custom(custom::CustomMapping),
 }
 
-/// A profile given as JSON: `{"profile": "salesforce", "salesforce": {...}}` for a configured
-/// built-in, or a custom mapping (`{"fields": {...}, "status_map": {...}}`).
+/// A configured built-in profile given as JSON: `{"profile": "salesforce", "salesforce": {...}}`.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ProfileFile {
     profile: String,
     #[serde(default)]
-    salesforce: Option<serde_json::Value>,
+    salesforce: Option<salesforce::SalesforceConfig>,
 }
 
 impl Profile {
@@ -112,21 +112,24 @@ impl Profile {
                 format!("not valid JSON (line {}, column {})", e.line(), e.column()),
             )
         })?;
-        if value.get("profile").is_some() {
-            let file: ProfileFile = serde_json::from_value(value)
-                .map_err(|e| MappingError::new("profile", e.to_string()))?;
-            return match (file.profile.as_str(), file.salesforce) {
-                ("salesforce", Some(config)) => Ok(Profile::Salesforce(Box::new(
-                    salesforce::SalesforceConfig::from_value(config)?,
-                ))),
-                (name, None) => Profile::parse(name),
-                (_, Some(_)) => Err(MappingError::new(
-                    "salesforce",
-                    "only the salesforce profile takes a \"salesforce\" configuration",
-                )),
-            };
+        if value.get("profile").is_none() {
+            return custom::CustomMapping::from_value(&value).map(Profile::Custom);
         }
-        custom::CustomMapping::from_value(&value).map(Profile::Custom)
+        // Read from the text again (not from the Value): one deserializer kind keeps the
+        // wasm smaller.
+        let file: ProfileFile =
+            serde_json::from_str(text).map_err(|e| MappingError::new("profile", e.to_string()))?;
+        match (file.profile.as_str(), file.salesforce) {
+            ("salesforce", Some(config)) => {
+                config.validate()?;
+                Ok(Profile::Salesforce(Box::new(config)))
+            }
+            (name, None) => Profile::parse(name),
+            (_, Some(_)) => Err(MappingError::new(
+                "salesforce",
+                "only the salesforce profile takes a \"salesforce\" configuration",
+            )),
+        }
     }
 
     /// The profile's name, for logs and the CLI.

@@ -157,15 +157,16 @@ impl Default for PayoutConfig {
 }
 
 impl SalesforceConfig {
-    /// Reads overrides (missing entries keep their defaults) and checks every name.
-    pub fn from_value(value: serde_json::Value) -> Result<Self, MappingError> {
-        let config: SalesforceConfig = serde_json::from_value(value)
+    /// Reads overrides from JSON text (missing entries keep their defaults) and checks every name.
+    pub fn from_json(text: &str) -> Result<Self, MappingError> {
+        let config: SalesforceConfig = serde_json::from_str(text)
             .map_err(|e| MappingError::new("salesforce", e.to_string()))?;
         config.validate()?;
         Ok(config)
     }
 
-    fn validate(&self) -> Result<(), MappingError> {
+    /// Checks every object and field name.
+    pub fn validate(&self) -> Result<(), MappingError> {
         let version_ok = self
             .api_version
             .strip_prefix('v')
@@ -541,11 +542,14 @@ mod tests {
         let text = sf(&payout, &SalesforceConfig::default()).unwrap();
         assert!(text.contains(r#""Amount__c":1045.12"#), "{text}");
         assert!(text.contains("Stripe_Payout__c/Stripe_Payout_Id__c/po_1"));
-        let config = SalesforceConfig::from_value(serde_json::json!({
-            "api_version": "v61.0",
-            "payment": {"object": "Payment__c", "amount": "Total__c", "fee": ""},
-            "contact": {"enabled": false}
-        }))
+        let config = SalesforceConfig::from_json(
+            &serde_json::json!({
+                "api_version": "v61.0",
+                "payment": {"object": "Payment__c", "amount": "Total__c", "fee": ""},
+                "contact": {"enabled": false}
+            })
+            .to_string(),
+        )
         .unwrap();
         let text = sf(&checkout(), &config).unwrap();
         assert!(
@@ -558,18 +562,24 @@ mod tests {
 
     #[test]
     fn bad_configuration_names_the_entry() {
-        let err =
-            SalesforceConfig::from_value(serde_json::json!({"payment": {"amount": "Amount c"}}))
-                .unwrap_err();
+        let err = SalesforceConfig::from_json(
+            &serde_json::json!({"payment": {"amount": "Amount c"}}).to_string(),
+        )
+        .unwrap_err();
         assert_eq!(err.entry, "salesforce.payment.amount");
-        let err = SalesforceConfig::from_value(serde_json::json!({"payment": {"amuont": "X"}}))
-            .unwrap_err();
+        let err = SalesforceConfig::from_json(
+            &serde_json::json!({"payment": {"amuont": "X"}}).to_string(),
+        )
+        .unwrap_err();
         assert!(err.message.contains("amuont"), "{err}");
         let err =
-            SalesforceConfig::from_value(serde_json::json!({"api_version": "60"})).unwrap_err();
+            SalesforceConfig::from_json(&serde_json::json!({"api_version": "60"}).to_string())
+                .unwrap_err();
         assert_eq!(err.entry, "salesforce.api_version");
-        let err = SalesforceConfig::from_value(serde_json::json!({"payment": {"object": ""}}))
-            .unwrap_err();
+        let err = SalesforceConfig::from_json(
+            &serde_json::json!({"payment": {"object": ""}}).to_string(),
+        )
+        .unwrap_err();
         assert_eq!(err.entry, "salesforce.payment.object");
     }
 

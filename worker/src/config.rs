@@ -1,5 +1,6 @@
 //! Configuration from `wrangler.toml` vars and `wrangler secret`s, with the defaults README lists.
 
+use stripe_bridge::mapping::Profile;
 use stripe_bridge::signature::{SignatureError, Tolerance, DEFAULT_TOLERANCE_SECS};
 use stripe_bridge::standard_webhooks::WebhookSecret;
 use stripe_bridge::NormalizeOptions;
@@ -48,6 +49,8 @@ pub struct ReceiveConfig {
     pub max_body_bytes: usize,
     pub normalize: NormalizeOptions,
     pub dedup_ttl_secs: u64,
+    /// What is forwarded: the normalized record (default) or a target profile's mapping.
+    pub profile: Profile,
 }
 
 impl ReceiveConfig {
@@ -67,7 +70,14 @@ impl ReceiveConfig {
             ),
             None => NormalizeOptions::default(),
         };
+        // MAPPING_JSON (a custom or configured mapping) wins over TARGET_PROFILE (a name).
+        let profile_text = text(env, "MAPPING_JSON")
+            .or_else(|| text(env, "TARGET_PROFILE"))
+            .unwrap_or_else(|| "record".to_owned());
+        let profile = Profile::parse(&profile_text)
+            .map_err(|e| ConfigError(format!("TARGET_PROFILE/MAPPING_JSON: {e}")))?;
         Ok(ReceiveConfig {
+            profile,
             secrets,
             tolerance,
             max_body_bytes: number(env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)?,

@@ -206,7 +206,26 @@ async fn accept(env: &Env, config: &ReceiveConfig, record: &stripe_bridge::Recor
         .await;
         return Outcome::new(200, "ignored");
     }
-    let message = match ForwardMessage::for_record(record) {
+    // The body for the target: the record itself, or the configured profile's mapping.
+    let body = match config.profile.map(record) {
+        Ok(Some(body)) => body,
+        Ok(None) => {
+            put_state(
+                dedup.as_ref(),
+                &key,
+                DeliveryState::Ignored,
+                &record.event_type,
+                None,
+                config.dedup_ttl_secs,
+            )
+            .await;
+            return Outcome::new(200, "ignored").with_detail(
+                json!({ "reason": format!("nothing for the {} profile", config.profile.name()) }),
+            );
+        }
+        Err(e) => return config_error(ConfigError(format!("mapping: {e}"))),
+    };
+    let message = match ForwardMessage::new(record, body) {
         Ok(m) => m,
         Err(e) => {
             return Outcome::new(500, "too_large_to_queue")

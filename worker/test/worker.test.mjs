@@ -177,6 +177,49 @@ describe('stripe-bridge Worker', () => {
   });
 });
 
+describe('stripe-bridge Worker with a target profile', () => {
+  test('TARGET_PROFILE forwards the mapped body; MAPPING_JSON takes a custom mapping', async () => {
+    const downstream = await startDownstream();
+    const mapping = JSON.stringify({
+      status_map: { paid: 'PAID', '*': 'OTHER' },
+      require: ['order_ref'],
+      fields: { order: { path: 'order_ref' }, state: { status: true }, total: { path: 'amount' } },
+    });
+    for (const [vars, check] of [
+      [{ TARGET_PROFILE: 'nopcommerce' }, (body) => body.payment_status_id === 30 && body.order_id === '1001' && body.paid_amount === '21.98'],
+      [{ TARGET_PROFILE: 'salesforce' }, (body) => body.compositeRequest[0].body.Status__c === 'paid'],
+      [{ TARGET_PROFILE: 'erp', MAPPING_JSON: mapping }, (body) => body.order === '1001' && body.state === 'PAID' && body.total === '21.98'],
+    ]) {
+      const mf = await startWorker({ downstreamUrl: downstream.url, vars });
+      try {
+        const id = `evt_e2e_profile_${Object.values(vars).join('').length}`;
+        const res = await post(mf, event('pi_succeeded_basil.json', id));
+        assert.equal((await res.json()).result, 'accepted');
+        const got = await waitFor(() => downstream.delivered().find((r) => r.id === id), { what: `${JSON.stringify(vars)} delivery` });
+        const body = new Webhook(DOWNSTREAM_SECRET).verify(got.body, got.headers);
+        assert.ok(check(body), `${JSON.stringify(vars)}: ${got.body}`);
+        // Events the profile has nothing for are acknowledged and not forwarded.
+        const customer = JSON.parse(fixture('customer_created_basil.json'));
+        customer.id = `${id}_customer`;
+        const skipped = await (await post(mf, JSON.stringify(customer))).json();
+        if (vars.TARGET_PROFILE === 'nopcommerce') assert.equal(skipped.result, 'ignored');
+      } finally {
+        await mf.dispose();
+      }
+    }
+    // A broken mapping is a configuration error (500: Stripe retries while it is fixed).
+    const mf = await startWorker({ downstreamUrl: downstream.url, vars: { MAPPING_JSON: '{"fields":{"x":{"path":"amout"}}}' } });
+    try {
+      const res = await post(mf, event('pi_succeeded_basil.json', 'evt_e2e_badmapping'));
+      assert.equal(res.status, 500);
+      assert.match((await res.json()).error, /fields\.x\.path: unknown record field "amout"/);
+    } finally {
+      await mf.dispose();
+      await downstream.close();
+    }
+  });
+});
+
 describe('stripe-bridge Worker without a reachable queue', () => {
   test('an unavailable queue gives 503 and records nothing, so Stripe retries', async () => {
     const mf = await startWorker({ downstreamUrl: 'http://127.0.0.1:9/unused', withoutQueue: true });

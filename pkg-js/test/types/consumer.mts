@@ -15,7 +15,11 @@ import {
   type NormalizedRecord,
   type OrderState,
   type Status,
+  type ErrorKind,
+  verifyStandardWebhook,
+  signStandardWebhook,
 } from 'stripe-bridge';
+import { mapToTarget, planNopCommerceUpdate, loadProfile, NOP_PAYMENT_STATUS, type NopPlan, type SalesforceComposite } from 'stripe-bridge/targets';
 
 const body: string = '{}';
 const header: string = generateTestHeader({ payload: body, secret: 'whsec_x', timestamp: 1 });
@@ -41,7 +45,7 @@ try {
     const code: string = e.code;
     const type: string = e.type;
   } else if (e instanceof StripeBridgeError) {
-    const kind: 'signature' | 'event' | 'money' | 'state' | 'argument' | 'init' = e.kind;
+    const kind: ErrorKind = e.kind;
   }
 }
 
@@ -52,4 +56,15 @@ constructEvent(body, header, 'whsec_x', { tolerance: 'soon' });
 // @ts-expect-error not a status
 const wrong: Status = 'succeeded';
 
-export { id, status, amount, minor, ok, cents, text, exp, tol, wrong };
+const headers = signStandardWebhook({ id: 'evt_1', payload: '{}', secret: 'whsec_c2VjcmV0' });
+const forwarded: NormalizedRecord = verifyStandardWebhook('{}', headers, 'whsec_c2VjcmV0');
+const nop = mapToTarget(record, 'nopcommerce');
+const paidId: number | null | undefined = nop?.payment_status_id;
+const sf: SalesforceComposite | null = mapToTarget(record, 'salesforce', { state: state ?? undefined });
+const custom = mapToTarget(record, { fields: { order: { path: 'order_ref' } } });
+const plan: NopPlan = planNopCommerceUpdate({ id: 1, order_total: '21.98', payment_status_id: NOP_PAYMENT_STATUS.Pending, order_status_id: 10 }, state!, record);
+const loaded: true = loadProfile('erp');
+// @ts-expect-error not a profile name
+mapToTarget(record, 'nopcomerce');
+
+export { id, status, amount, minor, ok, cents, text, exp, tol, wrong, forwarded, paidId, sf, custom, plan, loaded };

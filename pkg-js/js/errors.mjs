@@ -1,0 +1,61 @@
+// The error classes of the package (shared source; each wasm module's bundle has a copy, so
+// check `err.type` / `err.code` rather than `instanceof` across the two entry points).
+
+/** Base class of every error stripe-bridge throws. */
+export class StripeBridgeError extends Error {
+  constructor(message, { type, code, kind } = {}) {
+    super(message);
+    this.name = type || 'StripeBridgeError';
+    /** Error family, compatible with stripe-node's `err.type` for signature failures. */
+    this.type = type || 'StripeBridgeError';
+    /** Specific reason, e.g. `no_match`, `timestamp_outside_tolerance`, `amount_too_precise`. */
+    this.code = code;
+    /** Area: `signature`, `event`, `money`, `state`, `mapping`, `standard_webhooks`, `argument`. */
+    this.kind = kind;
+  }
+}
+
+/** A webhook failed verification (same `type` as stripe-node's error, so handlers keep working). */
+export class StripeSignatureVerificationError extends StripeBridgeError {}
+/** The payload is not a readable Stripe event. */
+export class StripeEventError extends StripeBridgeError {}
+/** An amount or currency was refused. */
+export class StripeMoneyError extends StripeBridgeError {}
+/** A record could not be merged into an order state. */
+export class StripeStateError extends StripeBridgeError {}
+/** A target profile or mapping file is invalid. */
+export class StripeMappingError extends StripeBridgeError {}
+/** A forwarded request failed Standard Webhooks verification. */
+export class WebhookVerificationError extends StripeBridgeError {}
+/** An argument has the wrong type or value. */
+export class StripeInvalidArgumentError extends StripeBridgeError {}
+
+const ERROR_CLASSES = {
+  signature: [StripeSignatureVerificationError, 'StripeSignatureVerificationError'],
+  event: [StripeEventError, 'StripeEventError'],
+  money: [StripeMoneyError, 'StripeMoneyError'],
+  state: [StripeStateError, 'StripeStateError'],
+  mapping: [StripeMappingError, 'StripeMappingError'],
+  standard_webhooks: [WebhookVerificationError, 'WebhookVerificationError'],
+  argument: [StripeInvalidArgumentError, 'StripeInvalidArgumentError'],
+};
+
+export function makeError(kind, code, message) {
+  const [Class, type] = ERROR_CLASSES[kind] || [StripeBridgeError, 'StripeBridgeError'];
+  return new Class(message, { type, code, kind });
+}
+
+/** Runs a call into wasm, turning its `{kind, code, message}` errors into Error subclasses. */
+export function callWith(runtime, fn) {
+  if (!runtime.isReady()) {
+    throw new StripeBridgeError(runtime.notReadyMessage(), { type: 'StripeBridgeError', code: 'not_initialized', kind: 'init' });
+  }
+  try {
+    return fn();
+  } catch (e) {
+    if (e && typeof e === 'object' && typeof e.kind === 'string' && typeof e.code === 'string') {
+      throw makeError(e.kind, e.code, e.message);
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,76 @@
+// The JavaScript API of stripe-bridge/targets: target mappings over the second wasm module.
+import { WasmProfile, planNopCommerce } from '../build/targets-wasm/stripe_bridge_targets.js';
+import { targets } from './runtime.mjs';
+import { callWith, makeError } from './errors.mjs';
+
+export {
+  StripeBridgeError,
+  StripeMappingError,
+  StripeStateError,
+  StripeInvalidArgumentError,
+} from './errors.mjs';
+
+/** The built-in profile names. */
+export const PROFILES = ['record', 'nopcommerce', 'salesforce', 'erp', 'order-feed'];
+
+/** nopCommerce's PaymentStatus and OrderStatus ids. */
+export const NOP_PAYMENT_STATUS = Object.freeze({ Pending: 10, Authorized: 20, Paid: 30, PartiallyRefunded: 35, Refunded: 40, Voided: 50 });
+export const NOP_ORDER_STATUS = Object.freeze({ Pending: 10, Processing: 20, Complete: 30, Cancelled: 40 });
+
+const call = (fn) => callWith(targets, fn);
+const encoder = new TextEncoder();
+const profiles = new Map();
+
+function profileFor(profile) {
+  let key;
+  if (typeof profile === 'string') key = profile;
+  else if (profile !== null && typeof profile === 'object') key = JSON.stringify(profile);
+  else throw makeError('argument', 'invalid_argument', 'The profile is a name (nopcommerce, salesforce, erp, order-feed, record) or a mapping object.');
+  let parsed = profiles.get(key);
+  if (!parsed) {
+    parsed = call(() => new WasmProfile(key));
+    if (profiles.size >= 32) {
+      const [oldestKey, oldest] = profiles.entries().next().value;
+      profiles.delete(oldestKey);
+      oldest.free();
+    }
+    profiles.set(key, parsed);
+  }
+  return parsed;
+}
+
+function json(value, what) {
+  if (value === null || typeof value !== 'object') throw makeError('argument', 'invalid_argument', `${what} must be an object.`);
+  return encoder.encode(JSON.stringify(value));
+}
+
+/**
+ * Maps a normalized record for a target: `profile` is a name (`nopcommerce`, `salesforce`,
+ * `erp`, `order-feed`, `record`), a custom mapping object, or `{ profile: 'salesforce',
+ * salesforce: {...} }`. Returns the target's object, or null when the record means nothing to
+ * it. With `{ state }` (the order's state after mergeOrderState), outputs speak for the whole
+ * order and do not depend on delivery order.
+ */
+export function mapToTarget(record, profile, options = {}) {
+  const p = profileFor(profile);
+  const recordJson = json(record, 'record');
+  const stateJson = options.state ? json(options.state, 'options.state') : undefined;
+  const out = call(() => p.map(recordJson, stateJson));
+  return out === undefined ? null : JSON.parse(out);
+}
+
+/** Checks a profile or mapping without mapping anything; throws StripeMappingError naming the bad entry. */
+export function loadProfile(profile) {
+  profileFor(profile);
+  return true;
+}
+
+/**
+ * The nopCommerce update of one order after merging `record` into the order's `state`, with
+ * nopCommerce's own guards. `order`: `{ id, order_total, currency, payment_status_id,
+ * order_status_id, refunded_amount, paid_date_utc, authorization_transaction_id,
+ * capture_transaction_id }` (amounts as decimal strings or numbers).
+ */
+export function planNopCommerceUpdate(order, state, record) {
+  return JSON.parse(call(() => planNopCommerce(json(order, 'order'), json(state, 'state'), json(record, 'record'))));
+}

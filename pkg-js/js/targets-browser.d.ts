@@ -1,0 +1,6 @@
+export * from './targets.js';
+
+/** Fetches and instantiates the targets WebAssembly module once. */
+export function init(input?: string | URL | Request | Response | BufferSource | WebAssembly.Module): Promise<void>;
+/** Instantiates synchronously from bytes or a compiled module. */
+export function initSync(module: BufferSource | WebAssembly.Module): void;
