@@ -56,3 +56,4 @@ npm_ci() {
   fi
 }
 npm_ci .
+npm_ci examples/nopcommerce-proxy

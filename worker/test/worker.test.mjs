@@ -1,6 +1,7 @@
 // End to end through workerd (Miniflare) with the built Worker and a real local HTTP server as
 // the shop backend.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -151,9 +152,19 @@ describe('stripe-bridge Worker', () => {
     assert.equal(entry.status, 200);
     assert.equal(typeof entry.latency_ms, 'number');
     const all = mf.logs.join('\n');
-    for (const secret of [STRIPE_SECRET, DOWNSTREAM_SECRET, ADMIN_TOKEN, 'jenny.rosen@example.com', '4242']) {
+    for (const secret of [STRIPE_SECRET, DOWNSTREAM_SECRET, ADMIN_TOKEN, 'jenny.rosen@example.com', 'Oyster Point', '_secret_redacted']) {
       assert.ok(!all.includes(secret), `logs must not contain ${secret}`);
     }
+  });
+
+  test('the CLI replay command signs event files and posts them to the Worker', async () => {
+    const cli = join(repoRoot, 'target/debug/stripe-bridge');
+    const base = await mf.ready;
+    const files = ['payout_paid_basil.json', 'invoice_payment_paid_basil.json'].map((f) => join(repoRoot, 'tests/fixtures/events', f));
+    const out = execFileSync(cli, ['replay', '--to', new URL('/webhooks/stripe', base).toString(), '--secret', STRIPE_SECRET, ...files], { encoding: 'utf8' });
+    assert.equal(out.trim().split('\n').length, 2);
+    assert.ok(out.split('\n').filter(Boolean).every((line) => line.includes('-> 200') && line.includes('"result":"accepted"')), out);
+    await waitFor(() => deliveredFor('evt_basil_po_paid').length && deliveredFor('evt_basil_inpay_paid').length, { what: 'replayed events delivered' });
   });
 
   test('HTTP contract: 400 malformed, 405, 404, 413, healthz', async () => {
