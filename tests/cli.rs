@@ -309,12 +309,19 @@ fn map_profiles_and_mapping_files() {
     }
     // Nothing to send: null.
     let customer = own_fixture("customer_created_basil.json");
-    assert_eq!(stdout(&run(&["map", "--profile", "order-feed"], &customer)).trim(), "null");
+    assert_eq!(
+        stdout(&run(&["map", "--profile", "order-feed"], &customer)).trim(),
+        "null"
+    );
     // A mapping file, and a broken one: one line naming the entry.
     let dir = std::env::temp_dir().join(format!("sb-cli-map-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let good = dir.join("good.json");
-    std::fs::write(&good, r#"{"fields":{"order":{"path":"order_ref"},"total":{"path":"amount"}}}"#).unwrap();
+    std::fs::write(
+        &good,
+        r#"{"fields":{"order":{"path":"order_ref"},"total":{"path":"amount"}}}"#,
+    )
+    .unwrap();
     let out = run(&["map", "--profile", good.to_str().unwrap()], &body);
     assert_eq!(stdout(&out).trim(), r#"{"order":"1001","total":"21.98"}"#);
     let bad = dir.join("bad.json");
@@ -323,7 +330,10 @@ fn map_profiles_and_mapping_files() {
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(err.starts_with("error[mapping/invalid_mapping]:"), "{err}");
-    assert!(err.contains("fields.total.path: unknown record field \"amout\""), "{err}");
+    assert!(
+        err.contains("fields.total.path: unknown record field \"amout\""),
+        "{err}"
+    );
     assert_eq!(err.lines().count(), 1);
     let out = run(&["map", "--profile", "nopcomerce"], &body);
     assert!(stderr(&out).contains("unknown profile"));
@@ -331,7 +341,10 @@ fn map_profiles_and_mapping_files() {
 
 /// A one-shot HTTP server on 127.0.0.1 recording each request's headers and body, answering 200
 /// (or 400 for the `fail` path).
-fn recording_server(requests: usize) -> (String, std::thread::JoinHandle<Vec<(String, Vec<u8>)>>) {
+/// Each request's head (request line and headers) and body.
+type Recorded = Vec<(String, Vec<u8>)>;
+
+fn recording_server(requests: usize) -> (String, std::thread::JoinHandle<Recorded>) {
     use std::io::{BufRead, BufReader, Read};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -355,8 +368,13 @@ fn recording_server(requests: usize) -> (String, std::thread::JoinHandle<Vec<(St
             }
             let mut body = vec![0; length];
             reader.read_exact(&mut body).unwrap();
-            let status = if head.starts_with("POST /fail") { "400 Bad Request" } else { "200 OK" };
-            let reply = format!("HTTP/1.1 {status}\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+            let status = if head.starts_with("POST /fail") {
+                "400 Bad Request"
+            } else {
+                "200 OK"
+            };
+            let reply =
+                format!("HTTP/1.1 {status}\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
             std::io::Write::write_all(&mut stream, reply.as_bytes()).unwrap();
             seen.push((head, body));
         }
@@ -369,16 +387,30 @@ fn recording_server(requests: usize) -> (String, std::thread::JoinHandle<Vec<(St
 fn replay_signs_and_posts_each_file() {
     let (url, server) = recording_server(2);
     let dir = own_fixtures_dir();
-    let files = ["pi_succeeded_basil.json", "refund_created_basil.json"].map(|f| dir.join(f).to_string_lossy().into_owned());
+    let files = ["pi_succeeded_basil.json", "refund_created_basil.json"]
+        .map(|f| dir.join(f).to_string_lossy().into_owned());
     let to = format!("{url}/webhooks/stripe");
-    let out = run(&["replay", "--to", &to, "--secret", SECRET, &files[0], &files[1]], b"");
+    let out = run(
+        &[
+            "replay", "--to", &to, "--secret", SECRET, &files[0], &files[1],
+        ],
+        b"",
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out).lines().count(), 2);
-    assert!(stdout(&out).lines().all(|l| l.contains("-> 200")), "{}", stdout(&out));
+    assert!(
+        stdout(&out).lines().all(|l| l.contains("-> 200")),
+        "{}",
+        stdout(&out)
+    );
     let seen = server.join().unwrap();
     let verifier = stripe_bridge::Verifier::new([SECRET]).unwrap();
     for ((head, body), file) in seen.iter().zip(&files) {
-        assert_eq!(body, &std::fs::read(file).unwrap(), "the raw file is the body");
+        assert_eq!(
+            body,
+            &std::fs::read(file).unwrap(),
+            "the raw file is the body"
+        );
         let header = head
             .lines()
             .find_map(|l| l.strip_prefix("stripe-signature: "))
@@ -393,12 +425,32 @@ fn replay_reports_refusals_with_exit_status_1() {
     let (url, server) = recording_server(1);
     let file = own_fixtures_dir().join("pi_succeeded_basil.json");
     let to = format!("{url}/fail");
-    let out = run(&["replay", "--to", &to, "--secret", SECRET, file.to_str().unwrap()], b"");
+    let out = run(
+        &[
+            "replay",
+            "--to",
+            &to,
+            "--secret",
+            SECRET,
+            file.to_str().unwrap(),
+        ],
+        b"",
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).contains("-> 400"));
     assert!(stderr(&out).starts_with("error[io/replay_failed]: 1 of 1 events were not accepted"));
     server.join().unwrap();
-    let out = run(&["replay", "--to", "http://127.0.0.1:9/none", "--secret", SECRET, file.to_str().unwrap()], b"");
+    let out = run(
+        &[
+            "replay",
+            "--to",
+            "http://127.0.0.1:9/none",
+            "--secret",
+            SECRET,
+            file.to_str().unwrap(),
+        ],
+        b"",
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).contains("-> error:"), "{}", stdout(&out));
 }
