@@ -71,6 +71,20 @@ impl Status {
         Status::Ignored,
     ];
 
+    /// Whether the status is about an order's payment (not a payout, a customer, or an
+    /// ignored event type).
+    pub fn is_order_payment(self) -> bool {
+        !matches!(
+            self,
+            Status::Ignored
+                | Status::CustomerActive
+                | Status::CustomerDeleted
+                | Status::PayoutPending
+                | Status::PayoutPaid
+                | Status::PayoutFailed
+        )
+    }
+
     /// The snake_case name used in JSON.
     pub fn as_str(self) -> &'static str {
         match self {

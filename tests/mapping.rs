@@ -112,22 +112,6 @@ fn salesforce_amounts_are_exact_json_numbers() {
     assert!(text.contains(r#""Amount__c":12.340"#), "{text}");
 }
 
-/// Order 1001's events, as in tests/order_state.rs.
-const ORDER_1001: &[&str] = &[
-    "pi_created_basil.json",
-    "pi_requires_action_basil.json",
-    "pi_payment_failed_basil.json",
-    "charge_succeeded_basil.json",
-    "pi_succeeded_basil.json",
-    "checkout_session_completed_clover.json",
-    "charge_updated_expanded_fee_basil.json",
-    "refund_created_basil.json",
-    "charge_refunded_partial_basil.json",
-    "refund_failed_basil.json",
-    "dispute_created_basil.json",
-    "dispute_closed_lost_basil.json",
-];
-
 fn records() -> Vec<Record> {
     ORDER_1001.iter().map(|n| own(n)).collect()
 }

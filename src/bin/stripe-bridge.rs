@@ -27,16 +27,8 @@ enum Command {
     /// Print a Stripe-Signature header for the body on stdin (like stripe-node's
     /// generateTestHeaderString).
     Sign {
-        /// The endpoint's signing secret (whsec_...). With several (comma-separated, as in
-        /// STRIPE_WEBHOOK_SECRET while rolling), the first signs.
-        #[arg(
-            long = "secret",
-            env = "STRIPE_WEBHOOK_SECRET",
-            hide_env_values = true,
-            value_delimiter = ',',
-            required = true
-        )]
-        secrets: Vec<String>,
+        #[command(flatten)]
+        signing: SigningSecretArgs,
         /// Unix time to sign with [default: now].
         #[arg(long)]
         timestamp: Option<i64>,
@@ -77,15 +69,8 @@ enum Command {
         /// The receiver's URL.
         #[arg(long)]
         to: String,
-        /// The signing secret the receiver verifies with (the first of several signs).
-        #[arg(
-            long = "secret",
-            env = "STRIPE_WEBHOOK_SECRET",
-            hide_env_values = true,
-            value_delimiter = ',',
-            required = true
-        )]
-        secrets: Vec<String>,
+        #[command(flatten)]
+        signing: SigningSecretArgs,
         /// Stripe event JSON files, sent in this order.
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -111,6 +96,31 @@ struct SecretArgs {
         required = true
     )]
     secrets: Vec<String>,
+}
+
+#[derive(Args)]
+struct SigningSecretArgs {
+    /// The signing secret (whsec_...). With several (comma-separated, as in
+    /// STRIPE_WEBHOOK_SECRET while rolling), the first signs.
+    #[arg(
+        long = "secret",
+        env = "STRIPE_WEBHOOK_SECRET",
+        hide_env_values = true,
+        value_delimiter = ',',
+        required = true
+    )]
+    secrets: Vec<String>,
+}
+
+impl SigningSecretArgs {
+    /// The secret that signs: the first non-blank one.
+    fn secret(self) -> Result<Secret, Failure> {
+        self.secrets
+            .into_iter()
+            .find(|s| !s.trim().is_empty())
+            .map(Secret::from)
+            .ok_or_else(|| Error::from(signature::SignatureError::NoSecrets).into())
+    }
 }
 
 #[derive(Args)]
@@ -192,14 +202,11 @@ fn to_json<T: serde::Serialize>(value: &T, pretty: bool) -> Result<String, Failu
 
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
-        Command::Sign { secrets, timestamp } => {
-            let secret = secrets
-                .into_iter()
-                .find(|s| !s.trim().is_empty())
-                .ok_or(Error::from(signature::SignatureError::NoSecrets))?;
+        Command::Sign { signing, timestamp } => {
+            let secret = signing.secret()?;
             let body = read_stdin()?;
             let timestamp = timestamp.unwrap_or_else(signature::unix_now);
-            print(&signature::sign(&body, &Secret::from(secret), timestamp))
+            print(&signature::sign(&body, &secret, timestamp))
         }
         Command::Verify {
             secrets,
@@ -250,12 +257,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 Some(json) => print(&json),
             }
         }
-        Command::Replay { to, secrets, files } => {
-            let secret = secrets
-                .into_iter()
-                .find(|s| !s.trim().is_empty())
-                .ok_or(Error::from(signature::SignatureError::NoSecrets))?;
-            let secret = Secret::from(secret);
+        Command::Replay { to, signing, files } => {
+            let secret = signing.secret()?;
             let mut failed = 0;
             for file in &files {
                 let body = std::fs::read(file)

@@ -83,15 +83,7 @@ pub struct NopUpdate {
 pub fn update_for(view: &View<'_>) -> Option<NopUpdate> {
     let record = view.record;
     let status = view.status();
-    if matches!(
-        status,
-        Status::Ignored
-            | Status::CustomerActive
-            | Status::CustomerDeleted
-            | Status::PayoutPending
-            | Status::PayoutPaid
-            | Status::PayoutFailed
-    ) {
+    if !status.is_order_payment() {
         return None;
     }
     // A refund object alone cannot say partial or full: that needs the order total (see plan).

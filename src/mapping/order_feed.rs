@@ -28,15 +28,7 @@ pub struct FeedLine {
 pub fn line_for(view: &View<'_>) -> Option<FeedLine> {
     let record = view.record;
     let status = view.status();
-    if matches!(
-        status,
-        Status::Ignored
-            | Status::CustomerActive
-            | Status::CustomerDeleted
-            | Status::PayoutPending
-            | Status::PayoutPaid
-            | Status::PayoutFailed
-    ) {
+    if !status.is_order_payment() {
         return None;
     }
     Some(FeedLine {

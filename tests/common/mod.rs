@@ -61,3 +61,19 @@ pub fn normalize_bytes(bytes: &[u8]) -> Record {
 pub fn own(name: &str) -> Record {
     normalize_bytes(&own_fixture(name))
 }
+
+/// Order 1001's whole life among our fixtures, in the order Stripe created the events.
+pub const ORDER_1001: &[&str] = &[
+    "pi_created_basil.json",
+    "pi_requires_action_basil.json",
+    "pi_payment_failed_basil.json",
+    "charge_succeeded_basil.json",
+    "pi_succeeded_basil.json",
+    "checkout_session_completed_clover.json",
+    "charge_updated_expanded_fee_basil.json",
+    "refund_created_basil.json",
+    "charge_refunded_partial_basil.json",
+    "refund_failed_basil.json",
+    "dispute_created_basil.json",
+    "dispute_closed_lost_basil.json",
+];

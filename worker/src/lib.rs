@@ -194,19 +194,8 @@ async fn accept(env: &Env, config: &ReceiveConfig, record: &stripe_bridge::Recor
             return Outcome::new(200, "duplicate").with_detail(json!({ "state": seen.state }));
         }
     }
-    if record.status == Status::Ignored {
-        put_state(
-            dedup.as_ref(),
-            &key,
-            DeliveryState::Ignored,
-            &record.event_type,
-            None,
-            config.dedup_ttl_secs,
-        )
-        .await;
-        return Outcome::new(200, "ignored");
-    }
-    // The body for the target: the record itself, or the configured profile's mapping.
+    // The body for the target: the record itself, or the configured profile's mapping
+    // (nothing for an ignored event type, or one the profile has nothing for).
     let body = match config.profile.map(record) {
         Ok(Some(body)) => body,
         Ok(None) => {
@@ -219,9 +208,14 @@ async fn accept(env: &Env, config: &ReceiveConfig, record: &stripe_bridge::Recor
                 config.dedup_ttl_secs,
             )
             .await;
-            return Outcome::new(200, "ignored").with_detail(
-                json!({ "reason": format!("nothing for the {} profile", config.profile.name()) }),
-            );
+            let outcome = Outcome::new(200, "ignored");
+            return if record.status == Status::Ignored {
+                outcome
+            } else {
+                outcome.with_detail(
+                    json!({ "reason": format!("nothing for the {} profile", config.profile.name()) }),
+                )
+            };
         }
         Err(e) => return config_error(ConfigError(format!("mapping: {e}"))),
     };
