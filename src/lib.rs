@@ -48,9 +48,11 @@ pub mod event;
 pub mod mapping;
 pub mod money;
 pub mod normalize;
+pub mod payment_request;
 pub mod signature;
 pub mod standard_webhooks;
 pub mod state;
+pub mod stripe_api;
 
 pub use event::{Event, EventError};
 pub use money::{Currency, MoneyError};
@@ -68,10 +70,13 @@ pub enum Error {
     Merge(MergeError),
     Mapping(mapping::MappingError),
     StandardWebhook(standard_webhooks::StandardWebhookError),
+    PaymentRequest(payment_request::RequestError),
+    StripeApi(Box<stripe_api::ApiError>),
 }
 
 impl Error {
-    /// The area: `signature`, `event`, `money`, `state`, `mapping` or `standard_webhooks`.
+    /// The area: `signature`, `event`, `money`, `state`, `mapping`, `standard_webhooks`,
+    /// `payment_request` or `stripe_api`.
     pub fn kind(&self) -> &'static str {
         match self {
             Error::Signature(_) => "signature",
@@ -80,6 +85,8 @@ impl Error {
             Error::Merge(_) => "state",
             Error::Mapping(_) => "mapping",
             Error::StandardWebhook(_) => "standard_webhooks",
+            Error::PaymentRequest(_) => "payment_request",
+            Error::StripeApi(_) => "stripe_api",
         }
     }
 
@@ -92,6 +99,8 @@ impl Error {
             Error::Merge(e) => e.code(),
             Error::Mapping(e) => e.code(),
             Error::StandardWebhook(e) => e.code(),
+            Error::PaymentRequest(e) => e.code(),
+            Error::StripeApi(e) => e.class(),
         }
     }
 }
@@ -105,6 +114,8 @@ impl fmt::Display for Error {
             Error::Merge(e) => e.fmt(f),
             Error::Mapping(e) => e.fmt(f),
             Error::StandardWebhook(e) => e.fmt(f),
+            Error::PaymentRequest(e) => e.fmt(f),
+            Error::StripeApi(e) => e.fmt(f),
         }
     }
 }
@@ -139,6 +150,16 @@ impl From<mapping::MappingError> for Error {
 impl From<standard_webhooks::StandardWebhookError> for Error {
     fn from(e: standard_webhooks::StandardWebhookError) -> Self {
         Error::StandardWebhook(e)
+    }
+}
+impl From<payment_request::RequestError> for Error {
+    fn from(e: payment_request::RequestError) -> Self {
+        Error::PaymentRequest(e)
+    }
+}
+impl From<stripe_api::ApiError> for Error {
+    fn from(e: stripe_api::ApiError) -> Self {
+        Error::StripeApi(Box::new(e))
     }
 }
 impl From<MergeError> for Error {

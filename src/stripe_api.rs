@@ -1,0 +1,296 @@
+//! Talking to Stripe's API: what a response means (success, retry, or a typed error with
+//! Stripe's code and request id) and how long to wait before retrying. Pure: the npm package
+//! and the Worker do the HTTP.
+//!
+//! Retries (always with the same `Idempotency-Key`, so a retried request never creates a
+//! second payment): network errors, timeouts, 429 and 5xx, up to a limit, with exponential
+//! backoff (0.5 s doubling to 5 s, with jitter). Other 4xx are final. A `Stripe-Should-Retry:
+//! false` header stops retries of a 429/5xx.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The Stripe API version stripe-bridge's request bodies are written for (Payment Links with
+/// inline `price_data` need 2025-07-30.basil or later). Sent as `Stripe-Version`.
+pub const API_VERSION: &str = "2025-09-30.clover";
+/// Stripe's API base URL.
+pub const API_BASE: &str = "https://api.stripe.com";
+/// Default number of retries after the first attempt.
+pub const DEFAULT_MAX_RETRIES: u32 = 3;
+const BACKOFF_INITIAL_MS: u64 = 500;
+const BACKOFF_MAX_MS: u64 = 5_000;
+
+/// A Stripe API error, as Stripe reported it (or as the connection failed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// The HTTP status (0: no response).
+    pub status: u16,
+    /// Stripe-node's error class name for it: `StripeCardError`, `StripeInvalidRequestError`,
+    /// `StripeRateLimitError`, `StripeAPIError`, `StripeIdempotencyError`,
+    /// `StripeAuthenticationError`, `StripePermissionError`, `StripeConnectionError`.
+    pub kind: String,
+    /// Stripe's `error.type` (`card_error`, `invalid_request_error`, `api_error`, `idempotency_error`).
+    pub error_type: Option<String>,
+    /// Stripe's `error.code` (`card_declined`, `rate_limit`, `resource_missing`, ...).
+    pub code: Option<String>,
+    pub decline_code: Option<String>,
+    pub param: Option<String>,
+    pub message: String,
+    /// The `Request-Id` response header.
+    pub request_id: Option<String>,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.message)?;
+        if let Some(id) = &self.request_id {
+            write!(f, " (request {id})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl ApiError {
+    /// A stable name for the class of error (Stripe's own code is the `code` field):
+    /// `card_error`, `invalid_request_error`, `rate_limit_error`,
+    /// `api_error`, `idempotency_error`, `authentication_error`, `permission_error`,
+    /// `connection_error`.
+    pub fn class(&self) -> &'static str {
+        match self.kind.as_str() {
+            "StripeCardError" => "card_error",
+            "StripeRateLimitError" => "rate_limit_error",
+            "StripeAPIError" => "api_error",
+            "StripeIdempotencyError" => "idempotency_error",
+            "StripeAuthenticationError" => "authentication_error",
+            "StripePermissionError" => "permission_error",
+            "StripeConnectionError" => "connection_error",
+            _ => "invalid_request_error",
+        }
+    }
+}
+
+/// What to do with a response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// 2xx: the body is the object.
+    Success,
+    /// Try again (same idempotency key) after this long.
+    Retry { delay_ms: u64, error: ApiError },
+    /// Final.
+    Fail { error: ApiError },
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: ErrorFields,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ErrorFields {
+    #[serde(rename = "type")]
+    error_type: Option<String>,
+    code: Option<String>,
+    decline_code: Option<String>,
+    param: Option<String>,
+    message: Option<String>,
+}
+
+/// Stripe-node's error class for a status and error type.
+fn kind_for(status: u16, error_type: Option<&str>) -> &'static str {
+    match (status, error_type) {
+        (0, _) => "StripeConnectionError",
+        (429, _) => "StripeRateLimitError",
+        (401, _) => "StripeAuthenticationError",
+        (403, _) => "StripePermissionError",
+        (_, Some("card_error")) => "StripeCardError",
+        (_, Some("idempotency_error")) => "StripeIdempotencyError",
+        (_, Some("invalid_request_error")) => "StripeInvalidRequestError",
+        (s, _) if s >= 500 => "StripeAPIError",
+        (_, Some("api_error")) => "StripeAPIError",
+        _ => "StripeInvalidRequestError",
+    }
+}
+
+/// Reads Stripe's error body (`{"error": {...}}`); other bodies give a generic message.
+pub fn parse_error(status: u16, body: &[u8], request_id: Option<&str>) -> ApiError {
+    let fields = serde_json::from_slice::<ErrorBody>(body)
+        .map(|b| b.error)
+        .unwrap_or_default();
+    ApiError {
+        status,
+        kind: kind_for(status, fields.error_type.as_deref()).to_owned(),
+        message: fields
+            .message
+            .unwrap_or_else(|| format!("Stripe answered HTTP {status} without an error body")),
+        error_type: fields.error_type,
+        code: fields.code,
+        decline_code: fields.decline_code,
+        param: fields.param,
+        request_id: request_id.map(str::to_owned),
+    }
+}
+
+/// The wait before retry number `attempt` (0-based): 0.5 s doubling up to 5 s, then scaled by
+/// a jitter in per mille (500..=1000 of the full wait; pass a random 0..=1000), never under
+/// 0.5 s.
+pub fn backoff_ms(attempt: u32, jitter_permille: u32) -> u64 {
+    let full = BACKOFF_INITIAL_MS
+        .saturating_mul(1u64 << attempt.min(16))
+        .min(BACKOFF_MAX_MS);
+    let scale = 500 + u64::from(jitter_permille.min(1000)) / 2;
+    (full * scale / 1000).max(BACKOFF_INITIAL_MS)
+}
+
+/// What a response means. `attempt` is 0 for the first try; `should_retry` is the
+/// `Stripe-Should-Retry` header.
+pub fn classify(
+    status: u16,
+    should_retry: Option<&str>,
+    request_id: Option<&str>,
+    body: &[u8],
+    attempt: u32,
+    max_retries: u32,
+    jitter_permille: u32,
+) -> Outcome {
+    if (200..300).contains(&status) {
+        return Outcome::Success;
+    }
+    let error = parse_error(status, body, request_id);
+    let retryable = (status == 429 || status >= 500) && should_retry != Some("false");
+    if retryable && attempt < max_retries {
+        Outcome::Retry {
+            delay_ms: backoff_ms(attempt, jitter_permille),
+            error,
+        }
+    } else {
+        Outcome::Fail { error }
+    }
+}
+
+/// What a failed connection (or a timeout) means: retried like a 5xx.
+pub fn classify_network(
+    message: &str,
+    attempt: u32,
+    max_retries: u32,
+    jitter_permille: u32,
+) -> Outcome {
+    let error = ApiError {
+        status: 0,
+        kind: kind_for(0, None).to_owned(),
+        error_type: None,
+        code: Some("connection_error".to_owned()),
+        decline_code: None,
+        param: None,
+        message: format!("could not reach Stripe: {message}"),
+        request_id: None,
+    };
+    if attempt < max_retries {
+        Outcome::Retry {
+            delay_ms: backoff_ms(attempt, jitter_permille),
+            error,
+        }
+    } else {
+        Outcome::Fail { error }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DECLINED: &[u8] = br#"{"error":{"type":"card_error","code":"card_declined","decline_code":"insufficient_funds","message":"Your card has insufficient funds.","param":"payment_method"}}"#;
+
+    #[test]
+    fn success_and_typed_errors() {
+        assert_eq!(
+            classify(200, None, Some("req_1"), b"{}", 0, 3, 0),
+            Outcome::Success
+        );
+        let Outcome::Fail { error } = classify(402, None, Some("req_abc"), DECLINED, 0, 3, 0)
+        else {
+            panic!("a decline is final")
+        };
+        assert_eq!(
+            (error.kind.as_str(), error.class()),
+            ("StripeCardError", "card_error")
+        );
+        assert_eq!(error.code.as_deref(), Some("card_declined"));
+        assert_eq!(error.decline_code.as_deref(), Some("insufficient_funds"));
+        assert_eq!(error.request_id.as_deref(), Some("req_abc"));
+        assert_eq!(
+            error.to_string(),
+            "Your card has insufficient funds. (request req_abc)"
+        );
+        let bad = br#"{"error":{"type":"invalid_request_error","code":"parameter_missing","param":"line_items","message":"Missing required param: line_items."}}"#;
+        let Outcome::Fail { error } = classify(400, None, None, bad, 0, 3, 0) else {
+            panic!()
+        };
+        assert_eq!(
+            (error.kind.as_str(), error.param.as_deref()),
+            ("StripeInvalidRequestError", Some("line_items"))
+        );
+        let Outcome::Fail { error } = classify(401, None, None, b"", 0, 3, 0) else {
+            panic!()
+        };
+        assert_eq!(error.kind, "StripeAuthenticationError");
+        assert!(error.message.contains("HTTP 401"));
+        let idem = br#"{"error":{"type":"idempotency_error","message":"Keys for idempotent requests can only be used with the same parameters they were first used with."}}"#;
+        let Outcome::Fail { error } = classify(400, None, None, idem, 0, 3, 0) else {
+            panic!()
+        };
+        assert_eq!(error.kind, "StripeIdempotencyError");
+    }
+
+    #[test]
+    fn retries_429_5xx_and_network_with_backoff_until_the_limit() {
+        let rate = br#"{"error":{"type":"invalid_request_error","code":"rate_limit","message":"Too many requests"}}"#;
+        let Outcome::Retry { delay_ms, error } = classify(429, None, None, rate, 0, 3, 1000) else {
+            panic!()
+        };
+        assert_eq!(
+            (delay_ms, error.kind.as_str()),
+            (500, "StripeRateLimitError")
+        );
+        assert!(matches!(
+            classify(500, None, None, b"oops", 2, 3, 1000),
+            Outcome::Retry { delay_ms: 2000, .. }
+        ));
+        assert!(matches!(
+            classify(503, None, None, b"", 3, 3, 1000),
+            Outcome::Fail { .. }
+        ));
+        assert!(matches!(
+            classify(500, Some("false"), None, b"", 0, 3, 0),
+            Outcome::Fail { .. }
+        ));
+        // 4xx other than 429 are never retried.
+        assert!(matches!(
+            classify(409, Some("true"), None, b"", 0, 3, 0),
+            Outcome::Fail { .. }
+        ));
+        let Outcome::Retry { error, .. } = classify_network("connection reset", 0, 3, 0) else {
+            panic!()
+        };
+        assert_eq!(error.kind, "StripeConnectionError");
+        assert!(matches!(
+            classify_network("timeout", 3, 3, 0),
+            Outcome::Fail { .. }
+        ));
+    }
+
+    #[test]
+    fn backoff_doubles_caps_and_jitters() {
+        assert_eq!(backoff_ms(0, 1000), 500);
+        assert_eq!(backoff_ms(1, 1000), 1000);
+        assert_eq!(backoff_ms(3, 1000), 4000);
+        assert_eq!(backoff_ms(4, 1000), 5000);
+        assert_eq!(backoff_ms(30, 1000), 5000);
+        assert_eq!(backoff_ms(3, 0), 2000);
+        assert_eq!(backoff_ms(0, 0), 500, "never under 0.5 s");
+    }
+}
