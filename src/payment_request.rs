@@ -612,6 +612,24 @@ pub fn payment_link(order: &Order) -> Result<StripeRequest, RequestError> {
     Ok(request("payment_link", "/v1/payment_links", &c, form))
 }
 
+/// Checks that `key` is a Stripe secret or restricted API key (`sk_`/`rk_`, test or live) before
+/// anything is sent; the key itself never appears in the error.
+pub fn check_api_key(key: &str) -> Result<(), RequestError> {
+    let valid = ["sk_test_", "sk_live_", "rk_test_", "rk_live_"]
+        .iter()
+        .any(|p| key.strip_prefix(p).is_some_and(|rest| !rest.is_empty()))
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if valid {
+        return Ok(());
+    }
+    let message = if key.starts_with("pk_") {
+        "is a publishable key; creating payments needs a secret (sk_) or restricted (rk_) key"
+    } else {
+        "must be a Stripe secret (sk_test_/sk_live_) or restricted (rk_) key"
+    };
+    Err(RequestError::new("apiKey", "invalid_api_key", message))
+}
+
 /// Options of a Payment Link URL (Stripe's documented URL parameters).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
@@ -1003,6 +1021,32 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("totl"));
+    }
+
+    #[test]
+    fn api_keys() {
+        for ok in ["sk_test_51abc", "sk_live_x", "rk_test_51abc"] {
+            assert!(check_api_key(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "pk_test_51abc",
+            "sk_test_",
+            "",
+            "whsec_abc",
+            "sk_test_abc def",
+            "Bearer sk_test_1",
+        ] {
+            let e = check_api_key(bad).unwrap_err();
+            assert_eq!((e.field.as_str(), e.code), ("apiKey", "invalid_api_key"));
+            assert!(
+                bad.len() <= 8 || !e.to_string().contains(bad),
+                "the key is not echoed"
+            );
+        }
+        assert!(check_api_key("pk_live_1")
+            .unwrap_err()
+            .message
+            .contains("publishable"));
     }
 
     #[test]

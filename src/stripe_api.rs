@@ -44,10 +44,12 @@ pub struct ApiError {
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.message)?;
-        if let Some(id) = &self.request_id {
-            write!(f, " (request {id})")?;
+        match (&self.code, &self.request_id) {
+            (Some(code), Some(id)) => write!(f, " ({code}, request {id})"),
+            (Some(code), None) => write!(f, " ({code})"),
+            (None, Some(id)) => write!(f, " (request {id})"),
+            (None, None) => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -224,7 +226,7 @@ mod tests {
         assert_eq!(error.request_id.as_deref(), Some("req_abc"));
         assert_eq!(
             error.to_string(),
-            "Your card has insufficient funds. (request req_abc)"
+            "Your card has insufficient funds. (card_declined, request req_abc)"
         );
         let bad = br#"{"error":{"type":"invalid_request_error","code":"parameter_missing","param":"line_items","message":"Missing required param: line_items."}}"#;
         let Outcome::Fail { error } = classify(400, None, None, bad, 0, 3, 0) else {

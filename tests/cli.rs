@@ -18,6 +18,7 @@ fn run_env(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_stripe-bridge"));
     cmd.args(args)
         .env_remove("STRIPE_WEBHOOK_SECRET")
+        .env_remove("STRIPE_SECRET_KEY")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -277,7 +278,16 @@ fn merge_files_into_order_state() {
 fn help_documents_every_command() {
     let out = run(&["--help"], b"");
     let help = stdout(&out);
-    for cmd in ["sign", "verify", "normalize", "merge"] {
+    for cmd in [
+        "sign",
+        "verify",
+        "normalize",
+        "merge",
+        "map",
+        "replay",
+        "payment-request",
+        "payment-link-url",
+    ] {
         assert!(help.contains(cmd), "{help}");
     }
     let verify = stdout(&run(&["verify", "--help"], b""));
@@ -339,18 +349,22 @@ fn map_profiles_and_mapping_files() {
     assert!(stderr(&out).contains("unknown profile"));
 }
 
-/// A one-shot HTTP server on 127.0.0.1 recording each request's headers and body, answering 200
-/// (or 400 for the `fail` path).
 /// Each request's head (request line and headers) and body.
 type Recorded = Vec<(String, Vec<u8>)>;
 
-fn recording_server(requests: usize) -> (String, std::thread::JoinHandle<Recorded>) {
+/// An HTTP server on 127.0.0.1 for `requests` requests, recording each request's head and body
+/// and answering what `reply` says for the n-th request and its head: (status line, extra
+/// headers, body).
+fn serve<F>(requests: usize, reply: F) -> (String, std::thread::JoinHandle<Recorded>)
+where
+    F: Fn(usize, &str) -> (&'static str, String, String) + Send + 'static,
+{
     use std::io::{BufRead, BufReader, Read};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let handle = std::thread::spawn(move || {
         let mut seen = Vec::new();
-        for stream in listener.incoming().take(requests) {
+        for (n, stream) in listener.incoming().take(requests).enumerate() {
             let mut stream = stream.unwrap();
             let mut reader = BufReader::new(stream.try_clone().unwrap());
             let mut head = String::new();
@@ -368,19 +382,29 @@ fn recording_server(requests: usize) -> (String, std::thread::JoinHandle<Recorde
             }
             let mut body = vec![0; length];
             reader.read_exact(&mut body).unwrap();
-            let status = if head.starts_with("POST /fail") {
-                "400 Bad Request"
-            } else {
-                "200 OK"
-            };
-            let reply =
-                format!("HTTP/1.1 {status}\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
-            std::io::Write::write_all(&mut stream, reply.as_bytes()).unwrap();
+            let (status, headers, text) = reply(n, &head);
+            let answer = format!(
+                "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n{headers}\r\n{text}",
+                text.len()
+            );
+            std::io::Write::write_all(&mut stream, answer.as_bytes()).unwrap();
             seen.push((head, body));
         }
         seen
     });
     (url, handle)
+}
+
+/// Answers 200 `ok` (400 for the `/fail` path).
+fn recording_server(requests: usize) -> (String, std::thread::JoinHandle<Recorded>) {
+    serve(requests, |_, head| {
+        let status = if head.starts_with("POST /fail") {
+            "400 Bad Request"
+        } else {
+            "200 OK"
+        };
+        (status, String::new(), "ok".to_owned())
+    })
 }
 
 #[test]
@@ -453,4 +477,240 @@ fn replay_reports_refusals_with_exit_status_1() {
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).contains("-> error:"), "{}", stdout(&out));
+}
+
+fn order_1001() -> Vec<u8> {
+    std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/orders/order-1001.json"),
+    )
+    .unwrap()
+}
+
+fn form(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body).into_owned().collect()
+}
+
+#[test]
+fn payment_request_prints_the_stripe_request() {
+    let out = run(&["payment-request", "checkout"], &order_1001());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["method"], "POST");
+    assert_eq!(v["path"], "/v1/checkout/sessions");
+    assert_eq!(v["amount_minor"], 5040);
+    assert_eq!(v["currency"], "EUR", "ISO code, as in records");
+    let key = v["idempotency_key"].as_str().unwrap();
+    assert!(key.starts_with("sb-checkout-"), "{key}");
+    let fields = form(v["body"].as_str().unwrap().as_bytes());
+    assert!(fields.contains(&("client_reference_id".into(), "1001".into())));
+    assert!(fields.contains(&(
+        "payment_intent_data[metadata][channel]".into(),
+        "web".into()
+    )));
+    // Same order, same key; the payment intent and link have their own.
+    let again: Value = serde_json::from_str(&stdout(&run(
+        &["payment-request", "checkout"],
+        &order_1001(),
+    )))
+    .unwrap();
+    assert_eq!(again["idempotency_key"], key);
+    let pi: Value = serde_json::from_str(&stdout(&run(
+        &["payment-request", "payment-intent", "--pretty"],
+        &order_1001(),
+    )))
+    .unwrap();
+    assert_eq!(pi["path"], "/v1/payment_intents");
+    assert!(pi["body"]
+        .as_str()
+        .unwrap()
+        .starts_with("amount=5040&currency=eur&"));
+    // A Payment Link cannot price shipping: one clear line, nothing on stdout.
+    let out = run(&["payment-request", "payment-link"], &order_1001());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).is_empty());
+    assert!(
+        stderr(&out).starts_with("error[payment_request/unsupported]: shipping: "),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn payment_request_errors_name_the_field() {
+    let mut order: Value = serde_json::from_slice(&order_1001()).unwrap();
+    order["total"] = "50.41".into();
+    let out = run(
+        &["payment-request", "checkout"],
+        order.to_string().as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("error[payment_request/total_mismatch]: total: lines, tax and shipping add up to 50.40 EUR, not the total 50.41 EUR"),
+        "{err}"
+    );
+    let out = run(
+        &["payment-request", "checkout"],
+        br#"{"id":"1","currency":"eur","lines":[],"total":"1","totl":"1"}"#,
+    );
+    assert!(
+        stderr(&out).starts_with(
+            "error[payment_request/invalid_order]: the order JSON: unknown field `totl`"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    // --send refuses a publishable key before anything is sent, without echoing it.
+    let out = run_env(
+        &[
+            "payment-request",
+            "checkout",
+            "--send",
+            "--api-base",
+            "http://127.0.0.1:9",
+        ],
+        &order_1001(),
+        &[("STRIPE_SECRET_KEY", "pk_test_51Publishable")],
+    );
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("error[payment_request/invalid_api_key]: apiKey: is a publishable key"),
+        "{err}"
+    );
+    assert!(!err.contains("51Publishable"));
+}
+
+const SECRET_KEY: &str = "sk_test_51CliFakeKeyForLoopback";
+
+#[test]
+fn payment_request_send_retries_with_the_same_idempotency_key() {
+    // 500, then 429 (rate limited), then the session.
+    let (url, server) = serve(3, |n, _| {
+        match n {
+        0 => ("500 Internal Server Error", "request-id: req_500\r\n".into(), r#"{"error":{"type":"api_error","message":"An unknown error occurred"}}"#.into()),
+        1 => ("429 Too Many Requests", "request-id: req_429\r\n".into(), r#"{"error":{"type":"invalid_request_error","code":"rate_limit","message":"Too many requests"}}"#.into()),
+        _ => ("200 OK", "request-id: req_ok\r\ncontent-type: application/json\r\n".into(), r#"{"id":"cs_test_a1","object":"checkout.session","url":"https://checkout.stripe.com/c/pay/cs_test_a1"}"#.into()),
+    }
+    });
+    let out = run_env(
+        &["payment-request", "checkout", "--send", "--api-base", &url],
+        &order_1001(),
+        &[("STRIPE_SECRET_KEY", SECRET_KEY)],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["id"], "cs_test_a1");
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 2, "{err}");
+    assert!(
+        err.contains("An unknown error occurred (request req_500)") && err.contains("rate_limit"),
+        "{err}"
+    );
+    assert!(!err.contains(SECRET_KEY));
+    let seen = server.join().unwrap();
+    let built: Value = serde_json::from_str(&stdout(&run(
+        &["payment-request", "checkout"],
+        &order_1001(),
+    )))
+    .unwrap();
+    for (head, body) in &seen {
+        let head = head.to_ascii_lowercase();
+        assert!(
+            head.starts_with("post /v1/checkout/sessions http/1.1"),
+            "{head}"
+        );
+        assert!(head.contains(&format!(
+            "authorization: bearer {}",
+            SECRET_KEY.to_ascii_lowercase()
+        )));
+        assert!(head.contains(&format!(
+            "idempotency-key: {}",
+            built["idempotency_key"].as_str().unwrap()
+        )));
+        assert!(head.contains("stripe-version: 2025-09-30.clover"));
+        assert!(head.contains("content-type: application/x-www-form-urlencoded"));
+        assert_eq!(form(body), form(built["body"].as_str().unwrap().as_bytes()));
+    }
+}
+
+#[test]
+fn payment_request_send_fails_fast_on_a_card_error() {
+    let (url, server) = serve(1, |_, _| {
+        ("402 Payment Required", "request-id: req_decl\r\n".into(), r#"{"error":{"type":"card_error","code":"card_declined","decline_code":"generic_decline","message":"Your card was declined."}}"#.into())
+    });
+    let out = run_env(
+        &[
+            "payment-request",
+            "payment-intent",
+            "--send",
+            "--api-base",
+            &url,
+        ],
+        &order_1001(),
+        &[("STRIPE_SECRET_KEY", SECRET_KEY)],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out).trim(),
+        "error[stripe_api/card_error]: Your card was declined. (card_declined, request req_decl)"
+    );
+    assert_eq!(server.join().unwrap().len(), 1, "a 4xx is not retried");
+    // Nobody listening: connection errors are retried, then reported.
+    let out = run_env(
+        &[
+            "payment-request",
+            "payment-intent",
+            "--send",
+            "--api-base",
+            "http://127.0.0.1:9",
+            "--max-retries",
+            "1",
+        ],
+        &order_1001(),
+        &[("STRIPE_SECRET_KEY", SECRET_KEY)],
+    );
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 2, "{err}");
+    assert!(
+        err.lines()
+            .last()
+            .unwrap()
+            .starts_with("error[stripe_api/connection_error]: could not reach Stripe:"),
+        "{err}"
+    );
+}
+
+#[test]
+fn payment_link_url_command() {
+    let out = run(
+        &[
+            "payment-link-url",
+            "https://buy.stripe.com/test_6oE5nL",
+            "--client-reference-id",
+            "order_1001",
+            "--prefilled-email",
+            "jenny@example.com",
+            "--locale",
+            "de",
+        ],
+        b"",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "https://buy.stripe.com/test_6oE5nL?client_reference_id=order_1001&prefilled_email=jenny%40example.com&locale=de");
+    let out = run(
+        &[
+            "payment-link-url",
+            "https://buy.stripe.com/test_6oE5nL",
+            "--client-reference-id",
+            "order 1001",
+        ],
+        b"",
+    );
+    assert!(
+        stderr(&out)
+            .starts_with("error[payment_request/invalid_client_reference_id]: clientReferenceId: "),
+        "{}",
+        stderr(&out)
+    );
 }

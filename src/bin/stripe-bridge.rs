@@ -8,7 +8,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use stripe_bridge::mapping::Profile;
+use stripe_bridge::payment_request::{self, LinkParams, Order, StripeRequest};
 use stripe_bridge::signature::{self, Secret, Tolerance, Verifier};
+use stripe_bridge::stripe_api::{self, Outcome};
 use stripe_bridge::{normalize_json, Error, Event, NormalizeOptions, OrderState};
 
 /// Verify, normalize and sign Stripe webhooks.
@@ -83,6 +85,53 @@ enum Command {
         #[command(flatten)]
         order: OrderArgs,
     },
+    /// Build the Stripe request for the order JSON on stdin and print it (method, path, form
+    /// body, Idempotency-Key); with --send, send it to Stripe and print Stripe's object.
+    PaymentRequest {
+        /// What to create.
+        #[arg(value_enum)]
+        kind: RequestKind,
+        /// Send the request (needs STRIPE_SECRET_KEY); retries 429, 5xx and network errors
+        /// with backoff and the same Idempotency-Key.
+        #[arg(long)]
+        send: bool,
+        /// Stripe secret or restricted key, for --send.
+        #[arg(long = "api-key", env = "STRIPE_SECRET_KEY", hide_env_values = true)]
+        api_key: Option<String>,
+        /// Stripe's API base URL, for --send.
+        #[arg(long, default_value = stripe_api::API_BASE)]
+        api_base: String,
+        /// Retries after the first attempt, for --send.
+        #[arg(long, default_value_t = stripe_api::DEFAULT_MAX_RETRIES)]
+        max_retries: u32,
+        /// Pretty-print the JSON.
+        #[arg(long)]
+        pretty: bool,
+    },
+    /// Print a Payment Link URL with Stripe's URL parameters (safe to hand to a browser).
+    PaymentLinkUrl {
+        /// The Payment Link (https://buy.stripe.com/...).
+        url: String,
+        /// client_reference_id: the order id (letters, digits, - and _; up to 200).
+        #[arg(long)]
+        client_reference_id: Option<String>,
+        #[arg(long)]
+        prefilled_email: Option<String>,
+        #[arg(long)]
+        locale: Option<String>,
+        #[arg(long)]
+        prefilled_promo_code: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RequestKind {
+    /// A hosted Checkout Session (POST /v1/checkout/sessions).
+    Checkout,
+    /// A PaymentIntent (POST /v1/payment_intents).
+    PaymentIntent,
+    /// A Payment Link (POST /v1/payment_links).
+    PaymentLink,
 }
 
 #[derive(Args)]
@@ -303,7 +352,135 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             print(&to_json(&state, true)?)
         }
+        Command::PaymentRequest {
+            kind,
+            send,
+            api_key,
+            api_base,
+            max_retries,
+            pretty,
+        } => {
+            let body = read_stdin()?;
+            let order: Order = serde_json::from_slice(&body).map_err(|e| Failure {
+                kind: "payment_request",
+                code: "invalid_order",
+                message: format!("the order JSON: {e}"),
+            })?;
+            let request = match kind {
+                RequestKind::Checkout => payment_request::checkout_session(&order),
+                RequestKind::PaymentIntent => payment_request::payment_intent(&order),
+                RequestKind::PaymentLink => payment_request::payment_link(&order),
+            }
+            .map_err(Error::from)?;
+            if !send {
+                return print(&to_json(&request, pretty)?);
+            }
+            let key = api_key.unwrap_or_default();
+            payment_request::check_api_key(&key).map_err(Error::from)?;
+            let object = send_to_stripe(&request, &key, &api_base, max_retries)?;
+            print(&to_json(&object, pretty)?)
+        }
+        Command::PaymentLinkUrl {
+            url,
+            client_reference_id,
+            prefilled_email,
+            locale,
+            prefilled_promo_code,
+        } => {
+            let params = LinkParams {
+                client_reference_id,
+                prefilled_email,
+                locale,
+                prefilled_promo_code,
+            };
+            print(&payment_request::payment_link_url(&url, &params).map_err(Error::from)?)
+        }
     }
+}
+
+/// Sends a request to Stripe, retrying as [`stripe_api::classify`] says with the same
+/// Idempotency-Key; Stripe's object, or a typed error.
+fn send_to_stripe(
+    request: &StripeRequest,
+    key: &str,
+    base: &str,
+    max_retries: u32,
+) -> Result<serde_json::Value, Failure> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(80)))
+        .build()
+        .into();
+    let url = format!("{}{}", base.trim_end_matches('/'), request.path);
+    let mut attempt = 0;
+    loop {
+        let sent = agent
+            .post(&url)
+            .header("authorization", &format!("Bearer {key}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("idempotency-key", &request.idempotency_key)
+            .header("stripe-version", stripe_api::API_VERSION)
+            .send(request.body.as_bytes());
+        let jitter = jitter_permille();
+        let (outcome, body) = match sent {
+            Ok(mut response) => {
+                let header = |name: &str| {
+                    response
+                        .headers()
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned)
+                };
+                let (should_retry, request_id) =
+                    (header("stripe-should-retry"), header("request-id"));
+                let status = response.status().as_u16();
+                let body = response
+                    .body_mut()
+                    .with_config()
+                    .limit(16 * 1024 * 1024)
+                    .read_to_vec()
+                    .unwrap_or_default();
+                let outcome = stripe_api::classify(
+                    status,
+                    should_retry.as_deref(),
+                    request_id.as_deref(),
+                    &body,
+                    attempt,
+                    max_retries,
+                    jitter,
+                );
+                (outcome, body)
+            }
+            // ureq's message names the host and the failure, never the headers.
+            Err(e) => (
+                stripe_api::classify_network(&e.to_string(), attempt, max_retries, jitter),
+                Vec::new(),
+            ),
+        };
+        match outcome {
+            Outcome::Success => {
+                return serde_json::from_slice(&body).map_err(|e| Failure {
+                    kind: "stripe_api",
+                    code: "api_error",
+                    message: format!("Stripe answered with a body that is not JSON: {e}"),
+                })
+            }
+            Outcome::Retry { delay_ms, error } => {
+                eprintln!("retrying in {delay_ms} ms: {error}");
+                std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+                attempt += 1;
+            }
+            Outcome::Fail { error } => return Err(Error::from(error).into()),
+        }
+    }
+}
+
+/// 0..=1000 from the clock: spreads retries of several processes apart.
+fn jitter_permille() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() % 1001)
+        .unwrap_or(500)
 }
 
 /// A profile by name, or from a JSON mapping file.
