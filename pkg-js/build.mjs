@@ -33,11 +33,13 @@ if (!version.endsWith(WASM_BINDGEN_VERSION)) {
   throw new Error(`${wasmBindgen} is "${version}", need ${WASM_BINDGEN_VERSION} (run scripts/setup.sh)`);
 }
 
-// Two wasm modules: the webhook module (verify, normalize, merge, money, Standard Webhooks)
-// and the targets module (mappings), so the first stays small for the fast path.
+// Three wasm modules: the webhook module (verify, normalize, merge, money, Standard Webhooks),
+// the targets module (mappings) and the payments module (request builders, Payment Link URLs,
+// Stripe API errors), so each entry point loads only what it uses.
 const MODULES = [
-  { crate: 'stripe-bridge-wasm', raw: 'stripe_bridge_wasm', name: 'stripe_bridge', gen: join(here, 'build/wasm') },
-  { crate: 'stripe-bridge-targets-wasm', raw: 'stripe_bridge_targets_wasm', name: 'stripe_bridge_targets', gen: join(here, 'build/targets-wasm') },
+  { crate: 'stripe-bridge-wasm', raw: 'stripe_bridge_wasm', name: 'stripe_bridge', gen: join(here, 'build/wasm'), prefix: '' },
+  { crate: 'stripe-bridge-targets-wasm', raw: 'stripe_bridge_targets_wasm', name: 'stripe_bridge_targets', gen: join(here, 'build/targets-wasm'), prefix: 'targets-' },
+  { crate: 'stripe-bridge-payments-wasm', raw: 'stripe_bridge_payments_wasm', name: 'stripe_bridge_payments', gen: join(here, 'build/payments-wasm'), prefix: 'payments-' },
 ];
 
 console.error('==> cargo build --profile wasm (wasm32-unknown-unknown)');
@@ -57,8 +59,8 @@ for (const m of MODULES) {
 console.error('==> esbuild entry points');
 const common = { bundle: true, logLevel: 'warning', target: 'es2020', legalComments: 'none' };
 const entries = [];
-for (const prefix of ['', 'targets-']) {
-  const wasmFile = prefix ? './stripe_bridge_targets_bg.wasm' : './stripe_bridge_bg.wasm';
+for (const { prefix, name } of MODULES) {
+  const wasmFile = `./${name}_bg.wasm`;
   entries.push(
     build({ ...common, entryPoints: [join(here, `js/${prefix}node.mjs`)], outfile: join(dist, `${prefix}node.mjs`), format: 'esm', platform: 'node' }),
     build({
@@ -88,6 +90,9 @@ for (const [from, to] of [
   ['browser.d.ts', ['browser.d.ts']],
   ['targets.d.ts', ['targets.d.ts', 'targets.d.cts']],
   ['targets-browser.d.ts', ['targets-browser.d.ts']],
+  ['payments-builders.d.ts', ['payments-builders.d.ts']],
+  ['payments.d.ts', ['payments.d.ts', 'payments.d.cts']],
+  ['payments-browser.d.ts', ['payments-browser.d.ts']],
 ]) {
   const text = readFileSync(join(here, 'js', from), 'utf8');
   for (const name of to) writeFileSync(join(dist, name), text);
@@ -104,7 +109,7 @@ for (const m of MODULES) {
     over = true;
   }
 }
-for (const f of ['node.mjs', 'node.cjs', 'browser.mjs', 'workerd.mjs', 'targets-node.mjs', 'targets-browser.mjs']) {
+for (const f of MODULES.flatMap((m) => [`${m.prefix}node.mjs`, `${m.prefix}browser.mjs`, `${m.prefix}workerd.mjs`])) {
   const size = statSync(join(dist, f)).size;
   console.log(`${f}: ${kb(size)} raw, ${kb(gzipSync(readFileSync(join(dist, f))).length)} gzipped`);
 }

@@ -46,7 +46,11 @@ pub struct RequestError {
 }
 
 impl RequestError {
-    fn new(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        field: impl Into<String>,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
         RequestError {
             field: field.into(),
             code,

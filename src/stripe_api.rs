@@ -4,12 +4,15 @@
 //!
 //! Retries (always with the same `Idempotency-Key`, so a retried request never creates a
 //! second payment): network errors, timeouts, 429 and 5xx, up to a limit, with exponential
-//! backoff (0.5 s doubling to 5 s, with jitter). Other 4xx are final. A `Stripe-Should-Retry:
-//! false` header stops retries of a 429/5xx.
+//! backoff (0.5 s doubling to 5 s, with jitter). Other 4xx are final. Stripe's
+//! `Stripe-Should-Retry` header, when present, decides instead (`false` stops retries of a
+//! 5xx; `true` retries e.g. a 409 for an idempotent request still in flight).
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+use crate::payment_request::RequestError;
 
 /// The Stripe API version stripe-bridge's request bodies are written for (Payment Links with
 /// inline `price_data` need 2025-07-30.basil or later). Sent as `Stripe-Version`.
@@ -20,6 +23,30 @@ pub const API_BASE: &str = "https://api.stripe.com";
 pub const DEFAULT_MAX_RETRIES: u32 = 3;
 const BACKOFF_INITIAL_MS: u64 = 500;
 const BACKOFF_MAX_MS: u64 = 5_000;
+
+/// Checks an API base URL before a secret key is sent to it: `https://`, or `http://` only to
+/// a loopback host (a local stand-in of Stripe's API in tests).
+pub fn check_api_base(url: &str) -> Result<(), RequestError> {
+    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+        .iter()
+        .any(|p| {
+            url.strip_prefix(p)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
+        });
+    let https = url.strip_prefix("https://").is_some_and(|rest| {
+        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        !host.is_empty() && !host.contains('@')
+    });
+    if (https || loopback) && !url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Ok(())
+    } else {
+        Err(RequestError::new(
+            "apiBase",
+            "invalid_api_base",
+            "must be an https:// URL (http:// only to 127.0.0.1 or localhost): the secret key is sent there",
+        ))
+    }
+}
 
 /// A Stripe API error, as Stripe reported it (or as the connection failed).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,19 +129,18 @@ struct ErrorFields {
     message: Option<String>,
 }
 
-/// Stripe-node's error class for a status and error type.
-fn kind_for(status: u16, error_type: Option<&str>) -> &'static str {
-    match (status, error_type) {
-        (0, _) => "StripeConnectionError",
-        (429, _) => "StripeRateLimitError",
-        (401, _) => "StripeAuthenticationError",
-        (403, _) => "StripePermissionError",
-        (_, Some("card_error")) => "StripeCardError",
-        (_, Some("idempotency_error")) => "StripeIdempotencyError",
-        (_, Some("invalid_request_error")) => "StripeInvalidRequestError",
-        (s, _) if s >= 500 => "StripeAPIError",
-        (_, Some("api_error")) => "StripeAPIError",
-        _ => "StripeInvalidRequestError",
+/// Stripe-node's error class for a response: by HTTP status first, as stripe-node decides it.
+fn kind_for(status: u16, error_type: Option<&str>, code: Option<&str>) -> &'static str {
+    match status {
+        0 => "StripeConnectionError",
+        429 => "StripeRateLimitError",
+        400 if code == Some("rate_limit") => "StripeRateLimitError",
+        400 | 404 if error_type == Some("idempotency_error") => "StripeIdempotencyError",
+        400 | 404 => "StripeInvalidRequestError",
+        401 => "StripeAuthenticationError",
+        402 => "StripeCardError",
+        403 => "StripePermissionError",
+        _ => "StripeAPIError",
     }
 }
 
@@ -125,7 +151,7 @@ pub fn parse_error(status: u16, body: &[u8], request_id: Option<&str>) -> ApiErr
         .unwrap_or_default();
     ApiError {
         status,
-        kind: kind_for(status, fields.error_type.as_deref()).to_owned(),
+        kind: kind_for(status, fields.error_type.as_deref(), fields.code.as_deref()).to_owned(),
         message: fields
             .message
             .unwrap_or_else(|| format!("Stripe answered HTTP {status} without an error body")),
@@ -163,7 +189,13 @@ pub fn classify(
         return Outcome::Success;
     }
     let error = parse_error(status, body, request_id);
-    let retryable = (status == 429 || status >= 500) && should_retry != Some("false");
+    // Stripe's own advice wins (`Stripe-Should-Retry: true` comes with lock timeouts and
+    // in-flight idempotent requests); otherwise 429 and 5xx are retried, other 4xx never.
+    let retryable = match should_retry {
+        Some("false") => false,
+        Some("true") => true,
+        _ => status == 429 || status >= 500,
+    };
     if retryable && attempt < max_retries {
         Outcome::Retry {
             delay_ms: backoff_ms(attempt, jitter_permille),
@@ -183,7 +215,7 @@ pub fn classify_network(
 ) -> Outcome {
     let error = ApiError {
         status: 0,
-        kind: kind_for(0, None).to_owned(),
+        kind: kind_for(0, None, None).to_owned(),
         error_type: None,
         code: Some("connection_error".to_owned()),
         decline_code: None,
@@ -270,11 +302,25 @@ mod tests {
             classify(500, Some("false"), None, b"", 0, 3, 0),
             Outcome::Fail { .. }
         ));
-        // 4xx other than 429 are never retried.
+        // 4xx other than 429 are not retried, unless Stripe says so.
+        let in_use = br#"{"error":{"type":"invalid_request_error","code":"idempotency_key_in_use","message":"There is currently another in-progress request using this Idempotent Key."}}"#;
         assert!(matches!(
-            classify(409, Some("true"), None, b"", 0, 3, 0),
+            classify(409, None, None, in_use, 0, 3, 0),
             Outcome::Fail { .. }
         ));
+        assert!(matches!(
+            classify(409, Some("true"), None, in_use, 0, 3, 0),
+            Outcome::Retry { .. }
+        ));
+        assert!(matches!(
+            classify(402, None, None, DECLINED, 0, 3, 0),
+            Outcome::Fail { .. }
+        ));
+        let Outcome::Fail { error } = classify(400, None, None, br#"{"error":{"type":"invalid_request_error","code":"rate_limit","message":"slow down"}}"#, 0, 3, 0) else { panic!() };
+        assert_eq!(
+            error.kind, "StripeRateLimitError",
+            "stripe-node's mapping of a 400 rate_limit"
+        );
         let Outcome::Retry { error, .. } = classify_network("connection reset", 0, 3, 0) else {
             panic!()
         };
@@ -283,6 +329,32 @@ mod tests {
             classify_network("timeout", 3, 3, 0),
             Outcome::Fail { .. }
         ));
+    }
+
+    #[test]
+    fn api_bases() {
+        for ok in [
+            API_BASE,
+            "https://stripe-proxy.internal.example.com/",
+            "http://127.0.0.1:12111",
+            "http://localhost",
+        ] {
+            assert!(check_api_base(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://api.stripe.com",
+            "http://127.0.0.1.evil.com",
+            "https://",
+            "https://user@evil.com",
+            "ftp://x",
+            "https://a b",
+        ] {
+            assert_eq!(
+                check_api_base(bad).unwrap_err().code,
+                "invalid_api_base",
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -714,3 +714,25 @@ fn payment_link_url_command() {
         stderr(&out)
     );
 }
+
+#[test]
+fn payment_request_send_refuses_plain_http_to_a_remote_host() {
+    let out = run_env(
+        &[
+            "payment-request",
+            "checkout",
+            "--send",
+            "--api-base",
+            "http://api.stripe.com",
+        ],
+        &order_1001(),
+        &[("STRIPE_SECRET_KEY", SECRET_KEY)],
+    );
+    assert!(
+        stderr(&out).starts_with(
+            "error[payment_request/invalid_api_base]: apiBase: must be an https:// URL"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -1,5 +1,5 @@
 // The error classes of the package (shared source; each wasm module's bundle has a copy, so
-// check `err.type` / `err.code` rather than `instanceof` across the two entry points).
+// check `err.type` / `err.code` rather than `instanceof` across entry points).
 
 /** Base class of every error stripe-bridge throws. */
 export class StripeBridgeError extends Error {
@@ -10,7 +10,10 @@ export class StripeBridgeError extends Error {
     this.type = type || 'StripeBridgeError';
     /** Specific reason, e.g. `no_match`, `timestamp_outside_tolerance`, `amount_too_precise`. */
     this.code = code;
-    /** Area: `signature`, `event`, `money`, `state`, `mapping`, `standard_webhooks`, `argument`. */
+    /**
+     * Area: `signature`, `event`, `money`, `state`, `mapping`, `standard_webhooks`,
+     * `payment_request`, `stripe_api`, `argument`.
+     */
     this.kind = kind;
   }
 }
@@ -29,6 +32,8 @@ export class StripeMappingError extends StripeBridgeError {}
 export class WebhookVerificationError extends StripeBridgeError {}
 /** An argument has the wrong type or value. */
 export class StripeInvalidArgumentError extends StripeBridgeError {}
+/** An order cannot become a payment request; `.field` names the offending part (`total`, `lines[1].unit_price`). */
+export class StripePaymentRequestError extends StripeBridgeError {}
 
 const ERROR_CLASSES = {
   signature: [StripeSignatureVerificationError, 'StripeSignatureVerificationError'],
@@ -38,11 +43,14 @@ const ERROR_CLASSES = {
   mapping: [StripeMappingError, 'StripeMappingError'],
   standard_webhooks: [WebhookVerificationError, 'WebhookVerificationError'],
   argument: [StripeInvalidArgumentError, 'StripeInvalidArgumentError'],
+  payment_request: [StripePaymentRequestError, 'StripePaymentRequestError'],
 };
 
-export function makeError(kind, code, message) {
+export function makeError(kind, code, message, field) {
   const [Class, type] = ERROR_CLASSES[kind] || [StripeBridgeError, 'StripeBridgeError'];
-  return new Class(message, { type, code, kind });
+  const error = new Class(message, { type, code, kind });
+  if (field !== undefined) error.field = field;
+  return error;
 }
 
 /** Runs a call into wasm, turning its `{kind, code, message}` errors into Error subclasses. */
@@ -54,7 +62,7 @@ export function callWith(runtime, fn) {
     return fn();
   } catch (e) {
     if (e && typeof e === 'object' && typeof e.kind === 'string' && typeof e.code === 'string') {
-      throw makeError(e.kind, e.code, e.message);
+      throw makeError(e.kind, e.code, e.message, e.field);
     }
     throw e;
   }

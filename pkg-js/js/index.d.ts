@@ -135,7 +135,7 @@ export interface StripeEvent {
   [key: string]: unknown;
 }
 
-export type ErrorKind = 'signature' | 'event' | 'money' | 'state' | 'mapping' | 'standard_webhooks' | 'argument' | 'init';
+export type ErrorKind = 'signature' | 'event' | 'money' | 'state' | 'mapping' | 'standard_webhooks' | 'payment_request' | 'stripe_api' | 'argument' | 'init';
 
 export class StripeBridgeError extends Error {
   readonly type: string;

@@ -33,6 +33,8 @@ export function makeRuntime(defaultHint) {
 export const core = makeRuntime('the WebAssembly module is not initialized');
 /** The targets module's runtime. */
 export const targets = makeRuntime('the stripe-bridge/targets WebAssembly module is not initialized');
+/** The payments module's runtime. */
+export const payments = makeRuntime('the stripe-bridge/payments WebAssembly module is not initialized');
 
 /** A native-MAC provider from a Node-style `createHmac` (Node's or workerd's node:crypto). */
 export function macsWith(createHmac) {
@@ -43,5 +45,28 @@ export function macsWith(createHmac) {
       out.set(createHmac('sha256', secrets[i]).update(prefix).update(payload).digest(), 32 * i);
     }
     return out;
+  };
+}
+
+/**
+ * `init` / `initSync` of a browser entry: loads the module once. `wasmUrl()` gives the default
+ * location (the .wasm next to the entry file).
+ */
+export function browserLoader(runtime, initWasm, initWasmSync, wasmUrl) {
+  let loading;
+  return {
+    init(input) {
+      if (!loading) {
+        loading = initWasm({ module_or_path: input === undefined ? wasmUrl() : input }).then(() => runtime.markReady());
+      }
+      return loading;
+    },
+    initSync(module) {
+      if (!loading) {
+        initWasmSync({ module });
+        runtime.markReady();
+        loading = Promise.resolve();
+      }
+    },
   };
 }

@@ -1,27 +1,15 @@
 // stripe-bridge/targets in browsers and bundlers: `await init()` once.
 import initWasm, { initSync as initWasmSync } from '../build/targets-wasm/stripe_bridge_targets.js';
-import { targets } from './runtime.mjs';
+import { browserLoader, targets } from './runtime.mjs';
 
 targets.setNotReadyHint('call `await init()` from stripe-bridge/targets before mapping in the browser');
 
-let loading;
+const loader = browserLoader(targets, initWasm, initWasmSync, () => new URL('./stripe_bridge_targets_bg.wasm', import.meta.url));
 
 /** Loads the targets WebAssembly module once (default: the .wasm next to this file). */
-export function init(input) {
-  if (!loading) {
-    const source = input === undefined ? new URL('./stripe_bridge_targets_bg.wasm', import.meta.url) : input;
-    loading = initWasm({ module_or_path: source }).then(() => targets.markReady());
-  }
-  return loading;
-}
+export const init = loader.init;
 
 /** Synchronous initialization from bytes or a WebAssembly.Module. */
-export function initSync(module) {
-  if (!loading) {
-    initWasmSync({ module });
-    targets.markReady();
-    loading = Promise.resolve();
-  }
-}
+export const initSync = loader.initSync;
 
 export * from './targets-api.mjs';

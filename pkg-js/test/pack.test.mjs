@@ -36,7 +36,10 @@ test('the tarball holds only the built package', () => {
   const files = JSON.parse(listing)[0].files.map((f) => f.path).sort();
   assert.deepEqual(files, [
     'README.md', 'dist/browser.d.ts', 'dist/browser.mjs', 'dist/index.d.cts', 'dist/index.d.ts',
-    'dist/node.cjs', 'dist/node.mjs', 'dist/stripe_bridge_bg.wasm', 'dist/stripe_bridge_targets_bg.wasm',
+    'dist/node.cjs', 'dist/node.mjs',
+    'dist/payments-browser.d.ts', 'dist/payments-browser.mjs', 'dist/payments-builders.d.ts', 'dist/payments-node.cjs',
+    'dist/payments-node.mjs', 'dist/payments-workerd.mjs', 'dist/payments.d.cts', 'dist/payments.d.ts',
+    'dist/stripe_bridge_bg.wasm', 'dist/stripe_bridge_payments_bg.wasm', 'dist/stripe_bridge_targets_bg.wasm',
     'dist/targets-browser.d.ts', 'dist/targets-browser.mjs', 'dist/targets-node.cjs', 'dist/targets-node.mjs',
     'dist/targets-workerd.mjs', 'dist/targets.d.cts', 'dist/targets.d.ts', 'dist/workerd.mjs', 'package.json',
   ]);
@@ -46,7 +49,8 @@ test('require() in the consumer project', () => {
   writeFileSync(
     join(project, 'cjs.cjs'),
     script("const sb = require('stripe-bridge');") +
-      "\nconst t = require('stripe-bridge/targets');\nif (t.mapToTarget(r, 'order-feed').order_ref !== 'P-1') throw new Error('targets');",
+      "\nconst t = require('stripe-bridge/targets');\nif (t.mapToTarget(r, 'order-feed').order_ref !== 'P-1') throw new Error('targets');" +
+      "\nconst p = require('stripe-bridge/payments');\nif (typeof p.createCheckoutSession !== 'function' || !p.paymentLinkUrl('https://buy.stripe.com/x', { clientReferenceId: 'P-1' }).endsWith('=P-1')) throw new Error('payments');",
   );
   assert.equal(execFileSync('node', ['cjs.cjs'], { cwd: project, encoding: 'utf8' }).trim(), 'ok');
 });
@@ -54,34 +58,51 @@ test('require() in the consumer project', () => {
 test('import in the consumer project', () => {
   writeFileSync(
     join(project, 'esm.mjs'),
-    script("import * as sb from 'stripe-bridge';\nimport { mapToTarget } from 'stripe-bridge/targets';") +
-      "\nif (mapToTarget(r, 'erp').document_ref !== 'P-1') throw new Error('targets');",
+    script("import * as sb from 'stripe-bridge';\nimport { mapToTarget } from 'stripe-bridge/targets';\nimport { buildPaymentIntent } from 'stripe-bridge/payments';") +
+      "\nif (mapToTarget(r, 'erp').document_ref !== 'P-1') throw new Error('targets');" +
+      "\nif (buildPaymentIntent({ id: 'P-1', currency: 'jpy', lines: [{ name: 'Tea', quantity: 1, unit_price: '500' }], total: '500' }).amount_minor !== 500) throw new Error('payments');",
   );
   assert.equal(execFileSync('node', ['esm.mjs'], { cwd: project, encoding: 'utf8' }).trim(), 'ok');
 });
 
+async function bundle(specifier, conditions, platform) {
+  return build({
+    stdin: { contents: `export * from '${specifier}';`, resolveDir: project },
+    bundle: true, write: false, metafile: true, format: 'esm', platform, conditions, logLevel: 'silent',
+    external: ['*.wasm', 'node:*'],
+  });
+}
+
+async function resolved(specifier, conditions, platform) {
+  const out = await bundle(specifier, conditions, platform);
+  return Object.keys(out.metafile.inputs).find((p) => p.includes('stripe-bridge/dist/'));
+}
+
 test('the exports map resolves workerd, browser and node builds', async () => {
-  const resolved = async (conditions, platform) => {
-    const out = await build({
-      stdin: { contents: "export * from 'stripe-bridge';", resolveDir: project },
-      bundle: true, write: false, metafile: true, format: 'esm', platform, conditions, logLevel: 'silent',
-      external: ['*.wasm', 'node:*'],
-    });
-    return Object.keys(out.metafile.inputs).find((p) => p.includes('stripe-bridge/dist/'));
-  };
-  assert.match(await resolved(['workerd', 'worker'], 'neutral'), /dist\/workerd\.mjs$/);
-  assert.match(await resolved([], 'browser'), /dist\/browser\.mjs$/);
-  assert.match(await resolved([], 'node'), /dist\/node\.mjs$/);
-  const resolvedTargets = async (conditions, platform) => {
-    const out = await build({
-      stdin: { contents: "export * from 'stripe-bridge/targets';", resolveDir: project },
-      bundle: true, write: false, metafile: true, format: 'esm', platform, conditions, logLevel: 'silent',
-      external: ['*.wasm', 'node:*'],
-    });
-    return Object.keys(out.metafile.inputs).find((p) => p.includes('stripe-bridge/dist/'));
-  };
-  assert.match(await resolvedTargets(['workerd'], 'neutral'), /dist\/targets-workerd\.mjs$/);
-  assert.match(await resolvedTargets([], 'browser'), /dist\/targets-browser\.mjs$/);
+  for (const [specifier, prefix] of [['stripe-bridge', ''], ['stripe-bridge/targets', 'targets-'], ['stripe-bridge/payments', 'payments-']]) {
+    assert.match(await resolved(specifier, ['workerd', 'worker'], 'neutral'), new RegExp(`dist/${prefix}workerd\\.mjs$`));
+    assert.match(await resolved(specifier, [], 'browser'), new RegExp(`dist/${prefix}browser\\.mjs$`));
+    assert.match(await resolved(specifier, [], 'node'), new RegExp(`dist/${prefix}node\\.mjs$`));
+  }
+});
+
+test('no browser entry takes or sends a Stripe secret key', async () => {
+  // What a bundler puts in a browser build of each entry point.
+  for (const specifier of ['stripe-bridge', 'stripe-bridge/targets', 'stripe-bridge/payments']) {
+    const code = (await bundle(specifier, [], 'browser')).outputFiles[0].text;
+    for (const needle of ['apiKey', 'Bearer ', 'authorization', 'api.stripe.com', 'sk_test_', 'createCheckoutSession', 'sendStripeRequest']) {
+      assert.ok(!code.includes(needle), `${specifier} browser build contains ${needle}`);
+    }
+  }
+  // The Node entry does have the client, so the check above can fail.
+  const node = (await bundle('stripe-bridge/payments', [], 'node')).outputFiles[0].text;
+  assert.ok(node.includes('apiKey') && node.includes('createCheckoutSession'));
+  // And the browser types declare none.
+  const dts = execFileSync('cat', ['browser.d.ts', 'targets-browser.d.ts', 'payments-browser.d.ts', 'payments-builders.d.ts'], {
+    cwd: join(project, 'node_modules/stripe-bridge/dist'),
+    encoding: 'utf8',
+  });
+  assert.ok(!/apiKey|secretKey|createCheckoutSession|createPaymentIntent|createPaymentLink/.test(dts));
 });
 
 test('the browser build in headless Chromium', async () => {
@@ -90,12 +111,16 @@ test('the browser build in headless Chromium', async () => {
     `<!doctype html><meta charset="utf-8"><title>pending</title>
 <script type="module">
 import { init, generateTestHeader, verifyAndNormalize, toMinorUnits } from './node_modules/stripe-bridge/dist/browser.mjs';
+import * as payments from './node_modules/stripe-bridge/dist/payments-browser.mjs';
 try {
   await init();
+  await payments.init();
   const body = ${JSON.stringify(EVENT)};
   const header = generateTestHeader({ payload: body, secret: 'whsec_b' });
   const r = verifyAndNormalize(body, header, 'whsec_b');
-  document.title = JSON.stringify({ amount: r.amount, order: r.order_ref, minor: toMinorUnits('9.99', 'eur') });
+  const link = payments.paymentLinkUrl('https://buy.stripe.com/test_b', { clientReferenceId: r.order_ref });
+  const exported = Object.keys(payments).filter((k) => /create|send|key/i.test(k));
+  document.title = JSON.stringify({ amount: r.amount, order: r.order_ref, minor: toMinorUnits('9.99', 'eur'), link, exported });
 } catch (e) { document.title = 'error: ' + e.message; }
 </script>`,
   );
@@ -105,7 +130,13 @@ try {
     const page = await browser.newPage();
     await page.goto(`${server.url}/index.html`);
     await page.waitForFunction(() => document.title !== 'pending', null, { timeout: 15000 });
-    assert.deepEqual(JSON.parse(await page.title()), { amount: '500', order: 'P-1', minor: 999 });
+    assert.deepEqual(JSON.parse(await page.title()), {
+      amount: '500',
+      order: 'P-1',
+      minor: 999,
+      link: 'https://buy.stripe.com/test_b?client_reference_id=P-1',
+      exported: [],
+    });
   } finally {
     await browser.close();
     await server.close();

@@ -377,6 +377,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             let key = api_key.unwrap_or_default();
             payment_request::check_api_key(&key).map_err(Error::from)?;
+            stripe_api::check_api_base(&api_base).map_err(Error::from)?;
             let object = send_to_stripe(&request, &key, &api_base, max_retries)?;
             print(&to_json(&object, pretty)?)
         }

@@ -1,4 +1,4 @@
-//! What both wasm-bindgen crates of the npm package share: turning core errors into the
+//! What the wasm-bindgen crates of the npm package share: turning core errors into the
 //! `{ kind, code, message }` objects the JS wrapper expects, and argument checks.
 
 #![forbid(unsafe_code)]

@@ -20,6 +20,17 @@ import {
   signStandardWebhook,
 } from 'stripe-bridge';
 import { mapToTarget, planNopCommerceUpdate, loadProfile, NOP_PAYMENT_STATUS, type NopPlan, type SalesforceComposite } from 'stripe-bridge/targets';
+import {
+  buildCheckoutSession,
+  buildPaymentIntent,
+  createCheckoutSession,
+  createPaymentIntent,
+  paymentLinkUrl,
+  StripeCardError,
+  StripePaymentRequestError,
+  type PaymentOrder,
+  type StripeRequest,
+} from 'stripe-bridge/payments';
 
 const body: string = '{}';
 const header: string = generateTestHeader({ payload: body, secret: 'whsec_x', timestamp: 1 });
@@ -67,4 +78,34 @@ const loaded: true = loadProfile('erp');
 // @ts-expect-error not a profile name
 mapToTarget(record, 'nopcomerce');
 
-export { id, status, amount, minor, ok, cents, text, exp, tol, wrong, forwarded, paidId, sf, custom, plan, loaded };
+const order: PaymentOrder = {
+  id: '1001',
+  currency: 'eur',
+  lines: [{ name: 'Beans', quantity: 2, unit_price: '8.99' }],
+  total: '17.98',
+  success_url: 'https://shop.example.com/thanks',
+};
+const built: StripeRequest = buildCheckoutSession(order);
+const key: string = built.idempotency_key;
+const link: string = paymentLinkUrl('https://buy.stripe.com/test_1', { clientReferenceId: '1001' });
+async function pay(): Promise<string | null> {
+  try {
+    const session = await createCheckoutSession(order, { apiKey: 'sk_test_1', maxRetries: 2 });
+    const attempts: number = session.lastResponse.attempts;
+    return session.url;
+  } catch (e) {
+    if (e instanceof StripeCardError) {
+      const declined: string | undefined = e.decline_code;
+      const requestId: string | undefined = e.requestId;
+    } else if (e instanceof StripePaymentRequestError) {
+      const field: string | undefined = e.field;
+    }
+    return null;
+  }
+}
+// @ts-expect-error amounts are decimal strings
+buildPaymentIntent({ ...order, total: 17.98 });
+// @ts-expect-error the client needs an API key
+createPaymentIntent(order, {});
+
+export { id, status, amount, minor, ok, cents, text, exp, tol, wrong, forwarded, paidId, sf, custom, plan, loaded, key, link, pay };

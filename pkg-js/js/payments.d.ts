@@ -1,0 +1,94 @@
+// Types of stripe-bridge/payments in Node and Workers: the builders plus the Stripe API client.
+import type { StripeBridgeError } from './index.js';
+import type { PaymentOrder, StripeRequest } from './payments-builders.js';
+
+export * from './payments-builders.js';
+
+/** Like stripe-node's errors. */
+export class StripeApiError extends StripeBridgeError {
+  /** `StripeCardError`, `StripeInvalidRequestError`, `StripeRateLimitError`, `StripeAPIError`, `StripeIdempotencyError`, `StripeAuthenticationError`, `StripePermissionError`, `StripeConnectionError`. */
+  readonly type: string;
+  /** Stripe's `error.type`: `card_error`, `invalid_request_error`, `api_error`, `idempotency_error`. */
+  rawType?: string;
+  /** Stripe's `error.code` (`card_declined`, `rate_limit`, `parameter_missing`, ...); its `error.type` when it gave no code; `connection_error` without a response. */
+  readonly code: string;
+  decline_code?: string;
+  param?: string;
+  requestId?: string;
+  /** HTTP status; 0 when Stripe could not be reached. */
+  statusCode: number;
+  idempotencyKey: string;
+  attempts: number;
+}
+export class StripeCardError extends StripeApiError {}
+export class StripeInvalidRequestError extends StripeApiError {}
+export class StripeRateLimitError extends StripeApiError {}
+export class StripeAPIError extends StripeApiError {}
+export class StripeIdempotencyError extends StripeApiError {}
+export class StripeAuthenticationError extends StripeApiError {}
+export class StripePermissionError extends StripeApiError {}
+export class StripeConnectionError extends StripeApiError {}
+
+export interface StripeClientOptions {
+  /** A secret (sk_test_/sk_live_) or restricted (rk_) key. */
+  apiKey: string;
+  /** Default: globalThis.fetch. */
+  fetch?: (input: string, init: RequestInit) => Promise<Response>;
+  /** Default https://api.stripe.com; http only to 127.0.0.1/localhost. */
+  apiBase?: string;
+  /** Default: the version the bodies are written for (stripeApiVersion()). */
+  stripeVersion?: string;
+  /** Retries after the first attempt (0-10, default 3). */
+  maxRetries?: number;
+  /** Per attempt (default 80000). */
+  timeoutMs?: number;
+  /** Called before each retry. */
+  onRetry?: (info: { attempt: number; delayMs: number; error: StripeApiError }) => void;
+}
+
+export interface LastResponse {
+  requestId?: string;
+  statusCode: number;
+  idempotencyKey: string;
+  attempts: number;
+}
+
+/** A Stripe object as returned by the API, with a non-enumerable `lastResponse`. */
+export type StripeObject<T = Record<string, unknown>> = T & { readonly lastResponse: LastResponse };
+
+export interface CheckoutSession {
+  id: string;
+  object: 'checkout.session';
+  url: string | null;
+  amount_total: number | null;
+  currency: string | null;
+  client_reference_id: string | null;
+  metadata: Record<string, string>;
+  [key: string]: unknown;
+}
+
+export interface PaymentIntent {
+  id: string;
+  object: 'payment_intent';
+  amount: number;
+  currency: string;
+  client_secret: string | null;
+  status: string;
+  metadata: Record<string, string>;
+  [key: string]: unknown;
+}
+
+export interface PaymentLink {
+  id: string;
+  object: 'payment_link';
+  url: string;
+  active: boolean;
+  metadata: Record<string, string>;
+  [key: string]: unknown;
+}
+
+export function stripeApiVersion(): string;
+export function sendStripeRequest(request: StripeRequest, options: StripeClientOptions): Promise<StripeObject>;
+export function createCheckoutSession(order: PaymentOrder, options: StripeClientOptions): Promise<StripeObject<CheckoutSession>>;
+export function createPaymentIntent(order: PaymentOrder, options: StripeClientOptions): Promise<StripeObject<PaymentIntent>>;
+export function createPaymentLink(order: PaymentOrder, options: StripeClientOptions): Promise<StripeObject<PaymentLink>>;
