@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Checks the README's run command end to end: starts scripts/run.sh (wrangler dev + local
-# KV/Queues + the stand-in backend) on spare ports with a fresh state folder, sends a signed
-# sample, waits until the backend has verified and printed it, and stops everything.
+# KV/Queues + the stand-in backend + the Stripe API stand-in) on spare ports with a fresh state
+# folder, sends a signed sample, waits until the backend has verified and printed it, asks for a
+# payment for an order, and stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
-export PORT=18787 DOWNSTREAM_PORT=18788
+export PORT=18787 DOWNSTREAM_PORT=18788 STRIPE_PORT=18789
 export PERSIST_DIR; PERSIST_DIR="$(mktemp -d)"
 out="$(mktemp)"
 setsid bash scripts/run.sh > "$out" 2>&1 &
@@ -24,6 +25,11 @@ for _ in $(seq 1 60); do
   if grep -q "received  evt_clover_cs_completed checkout.session.completed status=paid order=1001 amount=21.98 USD" "$out"; then
     grep "received  evt_clover_cs_completed" "$out"
     log "run command works: Worker accepted, queued, forwarded; backend verified the signature"
+    payment="$(bash scripts/pay-order.sh tests/fixtures/orders/order-1001.json)"
+    echo "payment request: $payment"
+    case "$payment" in *'"result":"created"'*'"url":"https://checkout.stripe.com/c/pay/cs_test_'*) ;; *) cat "$out"; echo "no Checkout Session" >&2; exit 1 ;; esac
+    grep "stripe stand-in POST /v1/checkout/sessions -> 200" "$out"
+    log "payment requests work: the Worker created a Checkout Session on the Stripe API stand-in"
     exit 0
   fi
   sleep 1

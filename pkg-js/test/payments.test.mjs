@@ -1,12 +1,12 @@
 // stripe-bridge/payments: the request builders, the Payment Link URL helper and the Stripe API
-// client, against a local stand-in of Stripe's API (test/fake-stripe.mjs) on 127.0.0.1.
+// client, against a local stand-in of Stripe's API (examples/fake-stripe-api.mjs) on 127.0.0.1.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as payments from 'stripe-bridge/payments';
-import { parseForm, startFakeStripe } from './fake-stripe.mjs';
+import { parseForm, startFakeStripe } from '../../examples/fake-stripe-api.mjs';
 import { repoRoot, rng } from './helpers.mjs';
 
 const {

@@ -5,17 +5,35 @@ import { after, before, describe, test } from 'node:test';
 import * as sb from '../dist/node.mjs';
 import { fixture } from './helpers.mjs';
 import { workerd } from './workerd-harness.mjs';
+import { startFakeStripe } from '../../examples/fake-stripe-api.mjs';
+
+const STRIPE_KEY = 'sk_test_51WorkerdFakeKeyForTheStandIn';
+const ORDER = { id: 'W-1', currency: 'chf', lines: [{ name: 'Käse', quantity: 2, unit_price: '12.50' }], total: '25.00', success_url: 'https://shop.example.com/ok' };
 
 // Without flags the HMAC runs in wasm; with nodejs_compat, workerd's native node:crypto.
 for (const flags of [[], ['nodejs_compat']]) {
   describe(`workerd, compatibility flags [${flags}]`, () => {
     let mf;
+    let stripe;
     before(async () => {
-      mf = workerd({ script: 'test/workerd/worker.mjs', flags, bindings: { SECRET: 'whsec_old,whsec_workerd' } });
+      stripe = await startFakeStripe({ apiKey: STRIPE_KEY });
+      mf = workerd({ script: 'test/workerd/worker.mjs', flags, bindings: { SECRET: 'whsec_old,whsec_workerd', STRIPE_KEY, STRIPE_BASE: stripe.url } });
       await mf.ready;
     });
     after(async () => {
       await mf?.dispose();
+      await stripe?.close();
+    });
+
+    test('stripe-bridge/payments creates a Checkout Session from inside workerd (with a retry)', async () => {
+      stripe.fail({ status: 502 });
+      const res = await mf.dispatchFetch('http://localhost/pay', { method: 'POST', body: JSON.stringify(ORDER) });
+      const body = await res.json();
+      assert.equal(res.status, 200, JSON.stringify(body));
+      assert.match(body.id, /^cs_test_/);
+      assert.equal(body.attempts, 2);
+      assert.equal(stripe.objects.at(-1).amount_total, 2500);
+      assert.equal(stripe.objects.at(-1).currency, 'chf');
     });
 
     test('verifies and normalizes a signed event inside workerd', async () => {

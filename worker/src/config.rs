@@ -123,3 +123,44 @@ impl ForwardConfig {
 pub fn dlq_name(env: &Env) -> String {
     text(env, "DEAD_LETTER_QUEUE").unwrap_or_else(|| DEFAULT_DLQ_NAME.to_owned())
 }
+
+/// Per-attempt timeout of a Stripe API call.
+pub const DEFAULT_STRIPE_TIMEOUT_MS: u64 = 30_000;
+
+/// What `POST /payment-requests` needs (the route is on when SHOP_API_TOKEN is set).
+pub struct PaymentConfig {
+    pub api_key: String,
+    pub api_base: String,
+    pub max_retries: u32,
+    pub timeout_ms: u64,
+    pub max_body_bytes: usize,
+}
+
+impl PaymentConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let api_key = text(env, "STRIPE_SECRET_KEY")
+            .ok_or_else(|| ConfigError("STRIPE_SECRET_KEY is not set".into()))?;
+        // The messages name the setting, never the key.
+        stripe_bridge::payment_request::check_api_key(&api_key)
+            .map_err(|e| ConfigError(format!("STRIPE_SECRET_KEY {}", e.message)))?;
+        let api_base = text(env, "STRIPE_API_BASE")
+            .unwrap_or_else(|| stripe_bridge::stripe_api::API_BASE.to_owned());
+        stripe_bridge::stripe_api::check_api_base(&api_base)
+            .map_err(|e| ConfigError(format!("STRIPE_API_BASE {}", e.message)))?;
+        let max_retries = number(
+            env,
+            "STRIPE_MAX_RETRIES",
+            stripe_bridge::stripe_api::DEFAULT_MAX_RETRIES,
+        )?;
+        if max_retries > 10 {
+            return Err(ConfigError("STRIPE_MAX_RETRIES must be at most 10".into()));
+        }
+        Ok(PaymentConfig {
+            api_key,
+            api_base: api_base.trim_end_matches('/').to_owned(),
+            max_retries,
+            timeout_ms: number(env, "STRIPE_TIMEOUT_MS", DEFAULT_STRIPE_TIMEOUT_MS)?.max(1),
+            max_body_bytes: number(env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)?,
+        })
+    }
+}

@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 mod config;
+mod payments;
 
 use std::time::Duration;
 
@@ -32,12 +33,12 @@ use config::{dlq_name, text, ConfigError, ForwardConfig, ReceiveConfig};
 /// The webhook endpoint (point Stripe's dashboard at `https://<worker>/webhooks/stripe`).
 pub const WEBHOOK_PATH: &str = "/webhooks/stripe";
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     Date::now().as_millis()
 }
 
 /// One structured log line (JSON). Never secrets, payloads or card data.
-fn log(fields: serde_json::Value) {
+pub(crate) fn log(fields: serde_json::Value) {
     console_log!("{}", fields);
 }
 
@@ -46,7 +47,7 @@ fn json_response(status: u16, body: serde_json::Value) -> Result<Response> {
 }
 
 /// What the receiver decided, for the response and the log line.
-struct Outcome {
+pub(crate) struct Outcome {
     status: u16,
     outcome: &'static str,
     event_id: Option<String>,
@@ -111,6 +112,8 @@ async fn route(req: Request, env: &Env, path: &str, method: &Method) -> Outcome 
         }
         (WEBHOOK_PATH, Method::Post) => receive(req, env).await,
         (WEBHOOK_PATH, _) => Outcome::new(405, "method_not_allowed"),
+        (payments::PATH, Method::Post) => payments::create(req, env).await,
+        (payments::PATH, _) => Outcome::new(405, "method_not_allowed"),
         ("/dead-letters", Method::Get) => admin(&req, env, list_dead_letters(env, &req)).await,
         (p, Method::Post) if p.starts_with("/dead-letters/") && p.ends_with("/replay") => {
             let id = p
@@ -123,7 +126,7 @@ async fn route(req: Request, env: &Env, path: &str, method: &Method) -> Outcome 
     }
 }
 
-fn config_error(e: ConfigError) -> Outcome {
+pub(crate) fn config_error(e: ConfigError) -> Outcome {
     log(json!({ "outcome": "config_error", "error": e.0 }));
     Outcome::new(500, "config_error").with_detail(json!({ "error": e.0 }))
 }
@@ -180,7 +183,7 @@ async fn receive(mut req: Request, env: &Env) -> Outcome {
     outcome
 }
 
-fn too_large(limit: usize) -> Outcome {
+pub(crate) fn too_large(limit: usize) -> Outcome {
     Outcome::new(413, "payload_too_large").with_detail(json!({ "limit_bytes": limit }))
 }
 
@@ -347,6 +350,28 @@ async fn deliver(env: &Env, config: &ForwardConfig, message: &Message<ForwardMes
     }
 }
 
+/// Sends a request, giving up (and aborting it) after `timeout_ms`; the response, or why
+/// there is none.
+pub(crate) async fn send_with_timeout(
+    request: Request,
+    timeout_ms: u64,
+) -> std::result::Result<Response, String> {
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let fetcher = Fetch::Request(request);
+    let fetch = Box::pin(fetcher.send_with_signal(&signal));
+    let timeout = Box::pin(Delay::from(Duration::from_millis(timeout_ms)));
+    let outcome = match select(fetch, timeout).await {
+        Either::Left((Ok(response), _)) => Ok(response),
+        Either::Left((Err(e), _)) => Err(format!("fetch failed: {e}")),
+        Either::Right(_) => {
+            controller.abort();
+            Err(format!("timed out after {timeout_ms} ms"))
+        }
+    };
+    outcome
+}
+
 /// POSTs the body with Standard Webhooks headers; the HTTP status, or why there is none.
 async fn post_downstream(
     config: &ForwardConfig,
@@ -371,22 +396,9 @@ async fn post_downstream(
         .with_headers(headers)
         .with_body(Some(m.body.clone().into()));
     let request = Request::new_with_init(&config.url, &init).map_err(|e| e.to_string())?;
-    let controller = AbortController::default();
-    let signal = controller.signal();
-    let fetcher = Fetch::Request(request);
-    let outcome = {
-        let fetch = Box::pin(fetcher.send_with_signal(&signal));
-        let timeout = Box::pin(Delay::from(Duration::from_millis(config.timeout_ms)));
-        match select(fetch, timeout).await {
-            Either::Left((Ok(response), _)) => Ok(response.status_code()),
-            Either::Left((Err(e), _)) => Err(format!("fetch failed: {e}")),
-            Either::Right(_) => Err(format!("timed out after {} ms", config.timeout_ms)),
-        }
-    };
-    if outcome.as_ref().is_err_and(|e| e.starts_with("timed out")) {
-        controller.abort();
-    }
-    outcome
+    send_with_timeout(request, config.timeout_ms)
+        .await
+        .map(|r| r.status_code())
 }
 
 /// A dead letter, as kept: the message, when, and the last delivery error.
@@ -471,8 +483,17 @@ async fn admin(
     env: &Env,
     action: impl std::future::Future<Output = Outcome>,
 ) -> Outcome {
-    let Some(token) = text(env, "ADMIN_TOKEN") else {
-        return Outcome::new(404, "not_found");
+    match bearer(req, env, "ADMIN_TOKEN") {
+        Ok(()) => action.await,
+        Err(refused) => refused,
+    }
+}
+
+/// Checks `Authorization: Bearer <token>` against the secret `var` in constant time: 404 when
+/// the secret is not set (the route is off), 401 when the header does not match.
+pub(crate) fn bearer(req: &Request, env: &Env, var: &str) -> std::result::Result<(), Outcome> {
+    let Some(token) = text(env, var) else {
+        return Err(Outcome::new(404, "not_found"));
     };
     let given = req
         .headers()
@@ -487,10 +508,11 @@ async fn admin(
             .zip(expected.bytes())
             .fold(0u8, |acc, (a, b)| acc | (a ^ b))
             == 0;
-    if !same {
-        return Outcome::new(401, "unauthorized");
+    if same {
+        Ok(())
+    } else {
+        Err(Outcome::new(401, "unauthorized"))
     }
-    action.await
 }
 
 /// `GET /dead-letters[?cursor=...]`: up to 100 dead letters with their last error.

@@ -179,6 +179,9 @@ describe('stripe-bridge Worker', () => {
     assert.equal(res.status, 405);
     res = await mf.dispatchFetch('http://worker/nope');
     assert.equal(res.status, 404);
+    // Without SHOP_API_TOKEN the payment route is off.
+    res = await mf.dispatchFetch('http://worker/payment-requests', { method: 'POST', body: '{}', headers: { authorization: 'Bearer ' } });
+    assert.equal(res.status, 404);
     const big = 'x'.repeat(1024 * 1024 + 1);
     res = await post(mf, big);
     assert.equal(res.status, 413);

@@ -1,5 +1,7 @@
-// A local stand-in for Stripe's API on 127.0.0.1, for tests of the payment-request clients (npm
-// package, CLI, Worker). It checks what Stripe checks on the wire: the method and path, the
+#!/usr/bin/env node
+// A local stand-in for Stripe's API on 127.0.0.1, for the tests of the payment-request clients
+// (npm package, CLI, Worker) and for `make run` (no Stripe account or network needed):
+//   STRIPE_SECRET_KEY=sk_test_... node examples/fake-stripe-api.mjs [port] It checks what Stripe checks on the wire: the method and path, the
 // secret key in `Authorization: Bearer`, `Stripe-Version`, the form encoding, every parameter
 // against the endpoint's known parameters (unknown, missing, mistyped and over-long ones give
 // Stripe's 400 `invalid_request_error`), metadata limits, and the Idempotency-Key: a repeated key
@@ -12,6 +14,7 @@
 // after the object is created; `{ hang: true }` never answers.
 import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 
 const LOCALES = 'auto bg cs da de el en en-GB es es-419 et fi fil fr fr-CA hr hu id it ja ko lt lv ms mt nb nl pl pt pt-BR ro ru sk sl sv th tr vi zh zh-HK zh-TW'.split(' ');
 
@@ -273,8 +276,8 @@ const errorBody = (type, code, message, param) => ({
   error: { type, ...(code ? { code, doc_url: `https://stripe.com/docs/error-codes/${code.replace(/_/g, '-')}` } : {}), message, ...(param ? { param } : {}) },
 });
 
-/** Starts the stand-in on 127.0.0.1 (a free port). */
-export async function startFakeStripe({ apiKey, apiVersion } = {}) {
+/** Starts the stand-in on 127.0.0.1 (`port` 0: a free one); `onRequest(record)` sees each answer. */
+export async function startFakeStripe({ apiKey, apiVersion, port = 0, onRequest } = {}) {
   if (!apiKey?.startsWith('sk_test_')) throw new Error('startFakeStripe needs { apiKey: "sk_test_..." }');
   const requests = [];
   const faults = [];
@@ -292,8 +295,10 @@ export async function startFakeStripe({ apiKey, apiVersion } = {}) {
       const requestId = id('req_', 14);
       const send = (status, payload, extra = {}) => {
         record.status = status;
+        record.response = payload;
         res.writeHead(status, { 'content-type': 'application/json', 'request-id': requestId, 'stripe-version': headers['stripe-version'] ?? apiVersion ?? '', ...extra });
         res.end(JSON.stringify(payload));
+        onRequest?.(record);
       };
       const fault = faults.shift();
       if (fault?.hang) {
@@ -360,10 +365,12 @@ export async function startFakeStripe({ apiKey, apiVersion } = {}) {
       send(200, object);
     });
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${server.address().port}`,
     /** Every request seen: `{ method, path, headers, body, form, status, replayed }`. */
     requests,
     /** Objects created (one per successful, non-replayed request). */
@@ -383,4 +390,23 @@ export async function startFakeStripe({ apiKey, apiVersion } = {}) {
       return new Promise((resolve) => server.close(resolve));
     },
   };
+}
+
+// As a program: serve until stopped, one line per request.
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const port = Number(process.argv[2] || process.env.STRIPE_PORT || 12111);
+  const apiKey = process.env.STRIPE_SECRET_KEY;
+  if (!apiKey?.startsWith('sk_test_')) {
+    console.error('set STRIPE_SECRET_KEY=sk_test_... (the key the stand-in accepts)');
+    process.exit(2);
+  }
+  const stripe = await startFakeStripe({
+    apiKey,
+    port,
+    onRequest: (r) => {
+      const what = r.response?.error ? `${r.response.error.type}: ${r.response.error.message}` : `${r.response?.object} ${r.response?.id}`;
+      console.log(`stripe stand-in ${r.method} ${r.path} -> ${r.status}${r.replayed ? ' (replayed)' : ''} ${what}`);
+    },
+  });
+  console.log(`Stripe API stand-in on ${stripe.url} (test mode, nothing leaves this machine)`);
 }
