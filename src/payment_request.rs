@@ -7,6 +7,21 @@
 //! minor units, amounts must be representable in the currency and within Stripe's charge
 //! limits, metadata within Stripe's limits. An invalid order gives one error naming the field;
 //! nothing partial is produced.
+//!
+//! ```
+//! use stripe_bridge::payment_request::{checkout_session, Order};
+//!
+//! let text = std::fs::read_to_string("tests/fixtures/orders/order-1001.json").unwrap();
+//! let order: Order = serde_json::from_str(&text).unwrap();
+//! let request = checkout_session(&order).unwrap();
+//! assert_eq!((request.method, request.path, request.amount_minor), ("POST", "/v1/checkout/sessions", 5040));
+//! assert!(request.body.contains("client_reference_id=1001"));
+//!
+//! let mut wrong = order.clone();
+//! wrong.total = "50.41".into();
+//! let error = checkout_session(&wrong).unwrap_err();
+//! assert_eq!((error.field.as_str(), error.code), ("total", "total_mismatch"));
+//! ```
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -1,6 +1,7 @@
 // stripe-bridge/payments: the request builders, the Payment Link URL helper and the Stripe API
 // client, against a local stand-in of Stripe's API (examples/fake-stripe-api.mjs) on 127.0.0.1.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -362,6 +363,26 @@ describe('Stripe API client against a local stand-in', () => {
     const session = await createCheckoutSession(order1001(), opts({ fetch: (url, init) => (seen.push(url), fetch(url, init)) }));
     assert.deepEqual(seen, [`${stripe.url}/v1/checkout/sessions`]);
     assert.match(session.id, /^cs_test_/);
+  });
+
+  test("the README's runnable example (examples/create-checkout-session.mjs)", async () => {
+    stripe.reset();
+    const run = (key) =>
+      new Promise((resolve) => {
+        execFile('node', ['examples/create-checkout-session.mjs', 'tests/fixtures/orders/order-1001.json'], {
+          cwd: repoRoot,
+          env: { ...process.env, STRIPE_SECRET_KEY: key, STRIPE_API_BASE: stripe.url },
+        }, (error, stdout, stderr) => resolve({ code: error?.code ?? 0, stdout, stderr }));
+      });
+    const ok = await run(KEY);
+    assert.equal(ok.code, 0, ok.stderr);
+    const printed = JSON.parse(ok.stdout);
+    assert.equal(printed.id, stripe.objects[0].id);
+    assert.equal(printed.url, stripe.objects[0].url);
+    const refused = await run('sk_test_51NotTheKeyTheStandInKnows000');
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /^StripeAuthenticationError invalid_request_error \(HTTP 401, request req_\w+\): Invalid API Key provided/);
+    assert.ok(!refused.stderr.includes('51NotTheKey'));
   });
 
   test('400 random orders across currencies: Stripe accepts every body and charges exactly the total', async () => {
