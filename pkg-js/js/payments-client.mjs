@@ -99,7 +99,7 @@ function checkRequest(request) {
  * maxRetries?, timeoutMs? }`. Retries network errors, timeouts, 429 and 5xx with backoff and
  * the same Idempotency-Key (Stripe then never creates a second object); other 4xx are final.
  * Resolves to Stripe's object (with a non-enumerable `lastResponse`: `{ requestId,
- * statusCode, idempotencyKey, attempts }`); rejects with a StripeApiError subclass.
+ * statusCode, idempotencyKey, attempts, replayed }`); rejects with a StripeApiError subclass.
  */
 export async function sendStripeRequest(request, options = {}) {
   checkRequest(request);
@@ -145,7 +145,14 @@ export async function sendStripeRequest(request, options = {}) {
           throw apiError({ kind: 'StripeAPIError', status: response.status, message: 'Stripe answered with a body that is not JSON', request_id: header('request-id') }, request.idempotency_key, attempt + 1);
         }
         Object.defineProperty(object, 'lastResponse', {
-          value: { requestId: header('request-id'), statusCode: response.status, idempotencyKey: request.idempotency_key, attempts: attempt + 1 },
+          value: {
+            requestId: header('request-id'),
+            statusCode: response.status,
+            idempotencyKey: request.idempotency_key,
+            attempts: attempt + 1,
+            // Stripe answered with the saved result of an earlier request with this key.
+            replayed: header('idempotent-replayed') === 'true',
+          },
           enumerable: false,
         });
         return object;

@@ -51,6 +51,8 @@ export interface LastResponse {
   statusCode: number;
   idempotencyKey: string;
   attempts: number;
+  /** Stripe answered with the saved result of an earlier request with the same key (`Idempotent-Replayed`). */
+  replayed: boolean;
 }
 
 /** A Stripe object as returned by the API, with a non-enumerable `lastResponse`. */

@@ -189,7 +189,8 @@ describe('Stripe API client against a local stand-in', () => {
     assert.equal(session.amount_total, built.amount_minor);
     assert.equal(session.client_reference_id, '1001');
     assert.deepEqual(session.metadata, { order_id: '1001', customer_id: 'C-77', channel: 'web' });
-    assert.deepEqual(Object.keys(session.lastResponse).sort(), ['attempts', 'idempotencyKey', 'requestId', 'statusCode']);
+    assert.deepEqual(Object.keys(session.lastResponse).sort(), ['attempts', 'idempotencyKey', 'replayed', 'requestId', 'statusCode']);
+    assert.equal(session.lastResponse.replayed, false);
     assert.equal(session.lastResponse.attempts, 1);
     assert.ok(!Object.keys(session).includes('lastResponse'), 'not enumerable');
     const [req] = stripe.requests;
@@ -244,8 +245,10 @@ describe('Stripe API client against a local stand-in', () => {
       [200, true],
     ]);
     // Asking again later for the same order attempt is a replay too; a new attempt is a new session.
+    assert.equal(session.lastResponse.replayed, true);
     const again = await createCheckoutSession(order1001(), opts());
     assert.equal(again.id, session.id);
+    assert.equal(again.lastResponse.replayed, true);
     const next = await createCheckoutSession({ ...order1001(), attempt: 1 }, opts());
     assert.notEqual(next.id, session.id);
     assert.equal(stripe.objects.length, 2);

@@ -15,7 +15,10 @@ export const ADMIN_TOKEN = 'test-admin-token';
 
 /** The Worker with wrangler.toml's bindings, overridden by `vars` and queue `consumer` settings. */
 export async function startWorker({ downstreamUrl, vars = {}, consumer = {}, withoutQueue = false }) {
-  const { workerOptions } = await unstable_getMiniflareWorkerOptions(join(repoRoot, 'wrangler.toml'));
+  // An explicit (empty) env file: wrangler then does not read .dev.vars.
+  const { workerOptions } = await unstable_getMiniflareWorkerOptions(join(repoRoot, 'wrangler.toml'), undefined, {
+    envFiles: [join(repoRoot, 'worker/test/test.env')],
+  });
   const queueConsumers = Object.fromEntries(
     Object.entries(workerOptions.queueConsumers).map(([name, opts]) => [name, { ...opts, ...consumer }]),
   );
