@@ -35,6 +35,8 @@ use crate::money::{check_charge_amount, to_minor, Currency, MoneyError};
 pub const METADATA_MAX_KEYS: usize = 50;
 pub const METADATA_MAX_KEY_LEN: usize = 40;
 pub const METADATA_MAX_VALUE_LEN: usize = 500;
+/// Metadata keys stripe-bridge sets from the order (an order's own metadata may not use them).
+pub const RESERVED_METADATA_KEYS: &[&str] = &["order_id", "customer_id", "customer_name"];
 /// `client_reference_id` (Checkout) and Payment Link URL parameter limit.
 pub const CLIENT_REFERENCE_MAX_LEN: usize = 200;
 /// Checkout Sessions take at most 100 line items in payment mode, Payment Links 20.
@@ -123,6 +125,7 @@ pub struct Order {
     pub stripe_customer: Option<String>,
     #[serde(default)]
     pub customer_email: Option<String>,
+    /// The customer's name (`metadata.customer_name`, so it shows on the payment in Stripe).
     #[serde(default)]
     pub customer_name: Option<String>,
     pub currency: String,
@@ -141,7 +144,7 @@ pub struct Order {
     pub locale: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
-    /// More metadata, added to what stripe-bridge sets (order_id, customer_id).
+    /// More metadata, added to what stripe-bridge sets (order_id, customer_id, customer_name).
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
     /// Payment attempt number for this order: a new attempt (after a failed or expired one)
@@ -385,9 +388,12 @@ fn check(order: &Order) -> Result<Checked<'_>, RequestError> {
     if let Some(id) = &order.customer_id {
         metadata.push(("customer_id".to_owned(), id.clone()));
     }
+    if let Some(name) = &order.customer_name {
+        metadata.push(("customer_name".to_owned(), name.clone()));
+    }
     for (key, value) in &order.metadata {
         let field = format!("metadata.{key}");
-        if metadata.iter().any(|(k, _)| k == key) {
+        if RESERVED_METADATA_KEYS.contains(&key.as_str()) {
             return Err(RequestError::new(
                 field,
                 "reserved_key",
@@ -415,7 +421,7 @@ fn check(order: &Order) -> Result<Checked<'_>, RequestError> {
         return Err(RequestError::new(
             "metadata",
             "too_many_metadata_keys",
-            format!("at most {METADATA_MAX_KEYS} keys, including order_id and customer_id"),
+            format!("at most {METADATA_MAX_KEYS} keys, including the ones stripe-bridge sets"),
         ));
     }
     Ok(Checked {
@@ -1040,6 +1046,17 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("totl"));
+    }
+
+    #[test]
+    fn customer_name_goes_into_metadata_and_reserved_keys_stay_reserved() {
+        let mut o = order();
+        o.customer_name = Some("Jenny Rosen".into());
+        let got = pairs(&payment_intent(&o).unwrap().body);
+        assert!(got.contains(&("metadata[customer_name]".into(), "Jenny Rosen".into())));
+        o.customer_id = None;
+        o.metadata.insert("customer_id".into(), "C-1".into());
+        assert_eq!(payment_intent(&o).unwrap_err().code, "reserved_key");
     }
 
     #[test]

@@ -57,7 +57,7 @@ describe('builders', () => {
       product_data: description ? { name, description } : { name },
       unit_amount: String(unit_amount),
     });
-    const meta = { order_id: '1001', customer_id: 'C-77', channel: 'web' };
+    const meta = { order_id: '1001', customer_id: 'C-77', customer_name: 'Jenny Rosen', channel: 'web' };
     assert.deepEqual(parseForm(r.body), {
       mode: 'payment',
       line_items: {
@@ -84,7 +84,7 @@ describe('builders', () => {
       automatic_payment_methods: { enabled: 'true' },
       receipt_email: 'jenny.rosen@example.com',
       description: 'Order 1001',
-      metadata: { order_id: '1001', customer_id: 'C-77', channel: 'web' },
+      metadata: { order_id: '1001', customer_id: 'C-77', customer_name: 'Jenny Rosen', channel: 'web' },
     });
     const link = buildPaymentLink(noShipping());
     assert.equal(link.path, '/v1/payment_links');
@@ -188,7 +188,7 @@ describe('Stripe API client against a local stand-in', () => {
     assert.ok(session.url.startsWith(`https://checkout.stripe.com/c/pay/${session.id}`));
     assert.equal(session.amount_total, built.amount_minor);
     assert.equal(session.client_reference_id, '1001');
-    assert.deepEqual(session.metadata, { order_id: '1001', customer_id: 'C-77', channel: 'web' });
+    assert.deepEqual(session.metadata, { order_id: '1001', customer_id: 'C-77', customer_name: 'Jenny Rosen', channel: 'web' });
     assert.deepEqual(Object.keys(session.lastResponse).sort(), ['attempts', 'idempotencyKey', 'replayed', 'requestId', 'statusCode']);
     assert.equal(session.lastResponse.replayed, false);
     assert.equal(session.lastResponse.attempts, 1);
