@@ -169,7 +169,8 @@ pub struct StripeRequest {
 struct Checked<'a> {
     order: &'a Order,
     currency: Currency,
-    lines: Vec<i64>,
+    /// Each line's unit amount.
+    units: Vec<i64>,
     tax: Option<i64>,
     shipping: Option<i64>,
     total: i64,
@@ -263,7 +264,8 @@ fn check(order: &Order) -> Result<Checked<'_>, RequestError> {
             format!("at most {CHECKOUT_MAX_LINES} lines"),
         ));
     }
-    let mut lines = Vec::with_capacity(order.lines.len());
+    let mut units = Vec::with_capacity(order.lines.len());
+    let mut line_totals = Vec::with_capacity(order.lines.len());
     for (i, line) in order.lines.iter().enumerate() {
         check_text(&format!("lines[{i}].name"), &line.name, 5000)?;
         if let Some(d) = &line.description {
@@ -295,7 +297,8 @@ fn check(order: &Order) -> Result<Checked<'_>, RequestError> {
                 "quantity × unit price is too large",
             )
         })?;
-        lines.push(total);
+        units.push(unit);
+        line_totals.push(total);
     }
     let extra = |field: &str, line: &Option<ExtraLine>| -> Result<Option<i64>, RequestError> {
         let Some(line) = line else { return Ok(None) };
@@ -313,7 +316,7 @@ fn check(order: &Order) -> Result<Checked<'_>, RequestError> {
     let tax = extra("tax", &order.tax)?;
     let shipping = extra("shipping", &order.shipping)?;
     let total = amount("total", &order.total, &currency)?;
-    let sum = lines
+    let sum = line_totals
         .iter()
         .chain(tax.iter())
         .chain(shipping.iter())
@@ -427,7 +430,7 @@ fn check(order: &Order) -> Result<Checked<'_>, RequestError> {
     Ok(Checked {
         order,
         currency,
-        lines,
+        units,
         tax,
         shipping,
         total,
@@ -506,7 +509,7 @@ fn request(
     }
 }
 
-fn line_items(form: &mut Form, c: &Checked<'_>, with_tax: bool) {
+fn line_items(form: &mut Form, c: &Checked<'_>) {
     let currency = c.currency.stripe_code();
     let mut i = 0;
     let mut item =
@@ -521,17 +524,16 @@ fn line_items(form: &mut Form, c: &Checked<'_>, with_tax: bool) {
             form.add(format!("{p}[quantity]"), quantity.to_string());
             i += 1;
         };
-    for (line, total) in c.order.lines.iter().zip(&c.lines) {
-        let unit = total / i64::from(line.quantity.max(1));
+    for (line, unit) in c.order.lines.iter().zip(&c.units) {
         item(
             form,
             &line.name,
             line.description.as_deref(),
-            unit,
+            *unit,
             line.quantity,
         );
     }
-    if let (Some(tax), Some(minor), true) = (&c.order.tax, c.tax, with_tax) {
+    if let (Some(tax), Some(minor)) = (&c.order.tax, c.tax) {
         item(form, &tax.name, None, minor, 1);
     }
 }
@@ -550,7 +552,7 @@ pub fn checkout_session(order: &Order) -> Result<StripeRequest, RequestError> {
     })?;
     let mut form = Form::default();
     form.add("mode", "payment");
-    line_items(&mut form, &c, true);
+    line_items(&mut form, &c);
     if let (Some(shipping), Some(minor)) = (&order.shipping, c.shipping) {
         let p = "shipping_options[0][shipping_rate_data]";
         form.add(format!("{p}[type]"), "fixed_amount");
@@ -627,7 +629,7 @@ pub fn payment_link(order: &Order) -> Result<StripeRequest, RequestError> {
         ));
     }
     let mut form = Form::default();
-    line_items(&mut form, &c, true);
+    line_items(&mut form, &c);
     form.metadata("metadata", &c.metadata);
     form.metadata("payment_intent_data[metadata]", &c.metadata);
     if let Some(url) = &order.success_url {

@@ -12,7 +12,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::payment_request::RequestError;
+use crate::payment_request::{RequestError, StripeRequest};
 
 /// The Stripe API version stripe-bridge's request bodies are written for (Payment Links with
 /// inline `price_data` need 2025-07-30.basil or later). Sent as `Stripe-Version`.
@@ -46,6 +46,21 @@ pub fn check_api_base(url: &str) -> Result<(), RequestError> {
             "must be an https:// URL (http:// only to 127.0.0.1 or localhost): the secret key is sent there",
         ))
     }
+}
+
+/// The headers of `request` sent with `api_key` (checked first with
+/// [`check_api_key`](crate::payment_request::check_api_key)): the key as a bearer token, the
+/// form content type, the request's `Idempotency-Key`, and `Stripe-Version: API_VERSION`.
+pub fn request_headers(request: &StripeRequest, api_key: &str) -> [(&'static str, String); 4] {
+    [
+        ("authorization", format!("Bearer {api_key}")),
+        (
+            "content-type",
+            "application/x-www-form-urlencoded".to_owned(),
+        ),
+        ("idempotency-key", request.idempotency_key.clone()),
+        ("stripe-version", API_VERSION.to_owned()),
+    ]
 }
 
 /// A Stripe API error, as Stripe reported it (or as the connection failed).
@@ -329,6 +344,30 @@ mod tests {
             classify_network("timeout", 3, 3, 0),
             Outcome::Fail { .. }
         ));
+    }
+
+    #[test]
+    fn headers_carry_the_key_the_request_key_and_the_version() {
+        let request = StripeRequest {
+            method: "POST",
+            path: "/v1/payment_intents",
+            body: "amount=500&currency=jpy".into(),
+            idempotency_key: "sb-payment_intent-abc".into(),
+            amount_minor: 500,
+            currency: "JPY".into(),
+        };
+        assert_eq!(
+            request_headers(&request, "sk_test_1"),
+            [
+                ("authorization", "Bearer sk_test_1".to_owned()),
+                (
+                    "content-type",
+                    "application/x-www-form-urlencoded".to_owned()
+                ),
+                ("idempotency-key", "sb-payment_intent-abc".to_owned()),
+                ("stripe-version", "2025-09-30.clover".to_owned()),
+            ]
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
-// The error classes of the package (shared source; each wasm module's bundle has a copy, so
-// check `err.type` / `err.code` rather than `instanceof` across entry points).
+// The error classes of the package and the argument checks that throw them (shared source;
+// each wasm module's bundle has a copy, so check `err.type` / `err.code` rather than
+// `instanceof` across entry points).
 
 /** Base class of every error stripe-bridge throws. */
 export class StripeBridgeError extends Error {
@@ -66,4 +67,19 @@ export function callWith(runtime, fn) {
     }
     throw e;
   }
+}
+
+const encoder = new TextEncoder();
+
+/** Throws StripeInvalidArgumentError unless `value` is a plain object (not null, not an array). */
+export function checkObject(value, what) {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw makeError('argument', 'invalid_argument', `${what} must be an object.`);
+  }
+}
+
+/** A plain object as UTF-8 JSON bytes for the wasm side. */
+export function objectBytes(value, what) {
+  checkObject(value, what);
+  return encoder.encode(JSON.stringify(value));
 }

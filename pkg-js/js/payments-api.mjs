@@ -7,7 +7,7 @@ import {
   paymentLinkUrl as wasmLinkUrl,
 } from '../build/payments-wasm/stripe_bridge_payments.js';
 import { payments } from './runtime.mjs';
-import { callWith, makeError } from './errors.mjs';
+import { callWith, checkObject, makeError, objectBytes } from './errors.mjs';
 
 export { StripeBridgeError, StripePaymentRequestError, StripeInvalidArgumentError } from './errors.mjs';
 
@@ -15,17 +15,9 @@ export { StripeBridgeError, StripePaymentRequestError, StripeInvalidArgumentErro
 export const PAYMENT_LINK_HOSTS = Object.freeze(['buy.stripe.com', 'donate.stripe.com']);
 
 const call = (fn) => callWith(payments, fn);
-const encoder = new TextEncoder();
-
-function objectJson(value, what) {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw makeError('argument', 'invalid_argument', `${what} must be an object.`);
-  }
-  return encoder.encode(JSON.stringify(value));
-}
 
 function build(wasmFn, order) {
-  return JSON.parse(call(() => wasmFn(objectJson(order, 'The order'))));
+  return JSON.parse(call(() => wasmFn(objectBytes(order, 'The order'))));
 }
 
 /**
@@ -55,14 +47,12 @@ export function buildPaymentLink(order) {
  */
 export function paymentLinkUrl(baseUrl, params = {}) {
   if (typeof baseUrl !== 'string') throw makeError('payment_request', 'invalid_url', 'url: must be an https:// Stripe Payment Link', 'url');
-  if (params === null || typeof params !== 'object' || Array.isArray(params)) {
-    throw makeError('argument', 'invalid_argument', 'The link parameters must be an object.');
-  }
+  checkObject(params, 'The link parameters');
   const clean = {};
   for (const [key, value] of Object.entries(params)) {
     if (value === undefined || value === null || value === '') continue;
     if (typeof value !== 'string') throw makeError('payment_request', 'invalid_params', `${key}: must be a string`, key);
     clean[key] = value;
   }
-  return call(() => wasmLinkUrl(baseUrl, encoder.encode(JSON.stringify(clean))));
+  return call(() => wasmLinkUrl(baseUrl, objectBytes(clean, 'The link parameters')));
 }

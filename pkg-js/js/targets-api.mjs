@@ -1,7 +1,7 @@
 // The JavaScript API of stripe-bridge/targets: target mappings over the second wasm module.
 import { WasmProfile, planNopCommerce } from '../build/targets-wasm/stripe_bridge_targets.js';
 import { targets } from './runtime.mjs';
-import { callWith, makeError } from './errors.mjs';
+import { callWith, makeError, objectBytes } from './errors.mjs';
 
 export {
   StripeBridgeError,
@@ -18,7 +18,6 @@ export const NOP_PAYMENT_STATUS = Object.freeze({ Pending: 10, Authorized: 20, P
 export const NOP_ORDER_STATUS = Object.freeze({ Pending: 10, Processing: 20, Complete: 30, Cancelled: 40 });
 
 const call = (fn) => callWith(targets, fn);
-const encoder = new TextEncoder();
 const profiles = new Map();
 
 function profileFor(profile) {
@@ -39,11 +38,6 @@ function profileFor(profile) {
   return parsed;
 }
 
-function json(value, what) {
-  if (value === null || typeof value !== 'object') throw makeError('argument', 'invalid_argument', `${what} must be an object.`);
-  return encoder.encode(JSON.stringify(value));
-}
-
 /**
  * Maps a normalized record for a target: `profile` is a name (`nopcommerce`, `salesforce`,
  * `erp`, `order-feed`, `record`), a custom mapping object, or `{ profile: 'salesforce',
@@ -53,8 +47,8 @@ function json(value, what) {
  */
 export function mapToTarget(record, profile, options = {}) {
   const p = profileFor(profile);
-  const recordJson = json(record, 'record');
-  const stateJson = options.state ? json(options.state, 'options.state') : undefined;
+  const recordJson = objectBytes(record, 'record');
+  const stateJson = options.state ? objectBytes(options.state, 'options.state') : undefined;
   const out = call(() => p.map(recordJson, stateJson));
   return out === undefined ? null : JSON.parse(out);
 }
@@ -72,5 +66,5 @@ export function loadProfile(profile) {
  * capture_transaction_id }` (amounts as decimal strings or numbers).
  */
 export function planNopCommerceUpdate(order, state, record) {
-  return JSON.parse(call(() => planNopCommerce(json(order, 'order'), json(state, 'state'), json(record, 'record'))));
+  return JSON.parse(call(() => planNopCommerce(objectBytes(order, 'order'), objectBytes(state, 'state'), objectBytes(record, 'record'))));
 }

@@ -415,12 +415,11 @@ fn send_to_stripe(
     let url = format!("{}{}", base.trim_end_matches('/'), request.path);
     let mut attempt = 0;
     loop {
-        let sent = agent
-            .post(&url)
-            .header("authorization", &format!("Bearer {key}"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("idempotency-key", &request.idempotency_key)
-            .header("stripe-version", stripe_api::API_VERSION)
+        let sent = stripe_api::request_headers(request, key)
+            .iter()
+            .fold(agent.post(&url), |post, (name, value)| {
+                post.header(*name, value)
+            })
             .send(request.body.as_bytes());
         let jitter = jitter_permille();
         let (outcome, body) = match sent {

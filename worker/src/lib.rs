@@ -137,23 +137,10 @@ async fn receive(mut req: Request, env: &Env) -> Outcome {
         Ok(c) => c,
         Err(e) => return config_error(e),
     };
-    // Refuse what is declared too large before reading it, then check what actually came.
-    let declared = req
-        .headers()
-        .get("content-length")
-        .ok()
-        .flatten()
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > config.max_body_bytes) {
-        return too_large(config.max_body_bytes);
-    }
-    let body = match req.bytes().await {
+    let body = match read_body(&mut req, config.max_body_bytes).await {
         Ok(b) => b,
-        Err(_) => return Outcome::new(400, "unreadable_body"),
+        Err(refused) => return refused,
     };
-    if body.len() > config.max_body_bytes {
-        return too_large(config.max_body_bytes);
-    }
     let header = req
         .headers()
         .get("stripe-signature")
@@ -183,8 +170,33 @@ async fn receive(mut req: Request, env: &Env) -> Outcome {
     outcome
 }
 
-pub(crate) fn too_large(limit: usize) -> Outcome {
+fn too_large(limit: usize) -> Outcome {
     Outcome::new(413, "payload_too_large").with_detail(json!({ "limit_bytes": limit }))
+}
+
+/// The request body, at most `limit` bytes: what is declared too large is refused before it is
+/// read, then what actually came is checked (413); an unreadable body is a 400.
+pub(crate) async fn read_body(
+    req: &mut Request,
+    limit: usize,
+) -> std::result::Result<Vec<u8>, Outcome> {
+    let declared = req
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large(limit));
+    }
+    let body = req
+        .bytes()
+        .await
+        .map_err(|_| Outcome::new(400, "unreadable_body"))?;
+    if body.len() > limit {
+        return Err(too_large(limit));
+    }
+    Ok(body)
 }
 
 /// Dedup, then queue (or record as ignored). Only a failure to queue is a 5xx.

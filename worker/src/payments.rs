@@ -12,7 +12,7 @@ use stripe_bridge::stripe_api::{self, ApiError, Outcome as ApiOutcome};
 use worker::{Delay, Env, Headers, Method, Request, RequestInit};
 
 use crate::config::PaymentConfig;
-use crate::{bearer, config_error, log, now_ms, send_with_timeout, too_large, Outcome};
+use crate::{bearer, config_error, log, now_ms, read_body, send_with_timeout, Outcome};
 
 /// The route.
 pub const PATH: &str = "/payment-requests";
@@ -25,13 +25,10 @@ pub async fn create(mut req: Request, env: &Env) -> Outcome {
         Ok(c) => c,
         Err(e) => return config_error(e),
     };
-    let body = match req.bytes().await {
+    let body = match read_body(&mut req, config.max_body_bytes).await {
         Ok(b) => b,
-        Err(_) => return Outcome::new(400, "unreadable_body"),
+        Err(refused) => return refused,
     };
-    if body.len() > config.max_body_bytes {
-        return too_large(config.max_body_bytes);
-    }
     let order: Order = match serde_json::from_slice(&body) {
         Ok(o) => o,
         Err(e) => {
@@ -186,10 +183,9 @@ async fn post(
 ) -> Result<Answer, String> {
     let headers = Headers::new();
     let set = |name: &str, value: &str| headers.set(name, value).map_err(|e| e.to_string());
-    set("authorization", &format!("Bearer {}", config.api_key))?;
-    set("content-type", "application/x-www-form-urlencoded")?;
-    set("idempotency-key", &request.idempotency_key)?;
-    set("stripe-version", stripe_api::API_VERSION)?;
+    for (name, value) in stripe_api::request_headers(request, &config.api_key) {
+        set(name, &value)?;
+    }
     set(
         "user-agent",
         concat!("stripe-bridge/", env!("CARGO_PKG_VERSION")),
