@@ -18,9 +18,13 @@ import { fileURLToPath } from 'node:url';
 
 const LOCALES = 'auto bg cs da de el en en-GB es es-419 et fi fil fr fr-CA hr hu id it ja ko lt lv ms mt nb nl pl pt pt-BR ro ru sk sl sv th tr vi zh zh-HK zh-TW'.split(' ');
 
-// Parameter schemas: { type, required?, max?, values?, items?, fields?, maxItems? }.
+// Parameter schemas: { type, required?, max?, values?, items?, fields?, maxItems? }; integers
+// take { min?, amount? } (amount: false for a count, which the 8-digit amount cap does not bind).
 const str = (max = 5000, extra = {}) => ({ type: 'string', max, ...extra });
 const int = (min = 0, extra = {}) => ({ type: 'integer', min, ...extra });
+// Stripe's integer parameters are 64-bit.
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
 const currency = { type: 'currency', required: true };
 const metadata = { type: 'metadata' };
 const productData = { type: 'object', required: true, fields: { name: str(5000, { required: true }), description: str(40000) } };
@@ -92,6 +96,19 @@ const ENDPOINTS = {
           redirect: { type: 'object', fields: { url: { type: 'url', max: 2048, required: true } } },
         },
       },
+      // Stripe's OpenAPI (restrictions_params / completed_sessions_params, since December 2023):
+      // `completed_sessions` is required inside `restrictions`, `limit` required inside it, type
+      // integer, with no minimum or maximum declared; so any 64-bit integer passes here.
+      restrictions: {
+        type: 'object',
+        fields: {
+          completed_sessions: {
+            type: 'object',
+            required: true,
+            fields: { limit: { type: 'integer', amount: false, required: true } },
+          },
+        },
+      },
     },
   },
 };
@@ -152,8 +169,10 @@ function check(schema, value, path) {
     }
     case 'integer': {
       if (typeof value !== 'string' || !/^-?\d+$/.test(value)) throw new ParamError('parameter_invalid_integer', name, `Invalid integer: ${value}`);
-      if (Number(value) < schema.min) throw new ParamError('parameter_invalid_integer', name, `This value must be greater than or equal to ${schema.min}.`);
-      if (Number(value) > 99999999) throw new ParamError('amount_too_large', name, 'Amount must be no more than 99999999');
+      const n = BigInt(value);
+      if (schema.min !== undefined && n < BigInt(schema.min)) throw new ParamError('parameter_invalid_integer', name, `This value must be greater than or equal to ${schema.min}.`);
+      if (schema.amount !== false && n > 99999999n) throw new ParamError('amount_too_large', name, 'Amount must be no more than 99999999');
+      if (n < INT64_MIN || n > INT64_MAX) throw new ParamError('parameter_invalid_integer', name, `Invalid integer: ${value}`);
       return;
     }
     case 'boolean':
@@ -268,6 +287,10 @@ function create(path, p, prefix) {
     currency: Object.values(p.line_items)[0].price_data.currency,
     livemode: false,
     metadata: p.metadata ?? {},
+    // As Stripe reports it: null without restrictions; `count` of completed sessions starts at 0.
+    restrictions: p.restrictions
+      ? { completed_sessions: { count: 0, limit: Number(p.restrictions.completed_sessions.limit) } }
+      : null,
     url: `https://buy.stripe.com/test_${randomBytes(9).toString('base64url').replace(/[-_]/g, 'x')}`,
   };
 }

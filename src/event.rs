@@ -1,19 +1,29 @@
 //! The Stripe event envelope and the parts of Stripe objects stripe-bridge reads.
 //!
-//! Every field is optional and unknown fields are ignored, so the same types read events of
-//! any API version: 2020-era shapes (`PaymentIntent.charges`, `Invoice.charge` /
+//! Reading is envelope first: [`Event::from_slice`] reads only `id`, `type`, `created`,
+//! `livemode`, `account` and `api_version` (the last three leniently) and keeps `data.object` as
+//! JSON text. [`Event::read_object`] reads the object later, and only for event types that are
+//! mapped, so a foreign shape in an ignored event type can never refuse an event Stripe signed.
+//! Inside an object, a field of an unexpected type is dropped unless the caller needs it; then
+//! the object is [`Unreadable`], with the field's path (never its value).
+//!
+//! Every object field is optional and unknown fields are ignored, so the same types read events
+//! of any API version: 2020-era shapes (`PaymentIntent.charges`, `Invoice.charge` /
 //! `Invoice.payment_intent`, `Charge.refunds`) and 2022-11-15+ / 2025 "basil" shapes
 //! (`PaymentIntent.latest_charge`, `Invoice.payments`, `Invoice.parent.subscription_details`,
 //! `invoice_payment` objects, Checkout `collected_information`). Fields that can be either an
 //! id or an expanded object are [`Expandable`].
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 
-/// Why an event could not be read.
+/// Why an event could not be read at all: its envelope is not JSON, or has no `id`, `type` or
+/// `created`. Only this refuses an event; problems inside `data.object` give [`Unreadable`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventError {
     /// What was wrong, without echoing values from the payload.
@@ -23,6 +33,12 @@ pub struct EventError {
 impl EventError {
     pub fn code(&self) -> &'static str {
         "malformed_event"
+    }
+
+    fn new(message: &str) -> Self {
+        EventError {
+            message: message.to_owned(),
+        }
     }
 }
 
@@ -43,7 +59,7 @@ impl From<serde_json::Error> for EventError {
             Category::Io => "the event could not be read",
             Category::Syntax => "the event is not valid JSON",
             Category::Eof => "the event JSON ends too early",
-            Category::Data => "a field has the wrong type, a value is out of range, or a required field (id, type, created) is missing",
+            Category::Data => "the event is not a JSON object with id, type and created",
         };
         EventError {
             message: format!("{what} (line {}, column {})", e.line(), e.column()),
@@ -51,47 +67,155 @@ impl From<serde_json::Error> for EventError {
     }
 }
 
-/// A Stripe event (`"object": "event"`).
-#[derive(Debug, Clone, Deserialize)]
+/// Why a mapped event's `data.object` cannot be read. The event is still accepted: its record
+/// has status `unreadable` and this reason; it never changes an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    /// The field path and what was wrong with it, never its value
+    /// (`data.object.amount has an unexpected type`).
+    pub reason: String,
+}
+
+impl fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+/// A Stripe event (`"object": "event"`): the envelope, and `data.object` as JSON text.
+#[derive(Debug, Clone)]
 pub struct Event {
     pub id: String,
-    #[serde(rename = "type")]
     pub event_type: String,
-    #[serde(deserialize_with = "unix_time")]
+    /// Unix seconds (thin v2 events' RFC 3339 `created` is converted).
     pub created: i64,
-    #[serde(default)]
     pub livemode: bool,
-    #[serde(default)]
     pub api_version: Option<String>,
     /// The connected account the event is about (Connect), if any.
-    #[serde(default)]
     pub account: Option<String>,
-    #[serde(default)]
-    pub data: Option<EventData>,
+    /// `data.object`, unparsed; `None` when the event carries none (thin v2 events).
+    data_object: Option<Box<RawValue>>,
+}
+
+/// The envelope as it is read: everything but the three required fields is lenient.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(default, deserialize_with = "lenient::string")]
+    id: Option<String>,
+    #[serde(rename = "type", default, deserialize_with = "lenient::string")]
+    event_type: Option<String>,
+    #[serde(default, deserialize_with = "lenient::time")]
+    created: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::boolean")]
+    livemode: Option<bool>,
+    #[serde(default, deserialize_with = "lenient::string")]
+    api_version: Option<String>,
+    #[serde(default, deserialize_with = "lenient::string")]
+    account: Option<String>,
+    #[serde(default, borrow)]
+    data: Option<&'a RawValue>,
+}
+
+/// `data`, when it is an object: only `object` is kept, unparsed.
+#[derive(Deserialize)]
+struct Data<'a> {
+    #[serde(default, borrow)]
+    object: Option<&'a RawValue>,
 }
 
 impl Event {
-    /// Parses an event from its JSON bytes.
+    /// Reads the envelope of an event from its JSON bytes. Refused only when the bytes are not
+    /// a JSON object, or `id`, `type` or `created` is missing, empty or of the wrong type.
     pub fn from_slice(json: &[u8]) -> Result<Event, EventError> {
-        let event: Event = serde_json::from_slice(json)?;
-        if event.id.is_empty() || event.event_type.is_empty() {
-            return Err(EventError {
-                message: "the event has an empty id or type".into(),
-            });
-        }
-        Ok(event)
+        let envelope: Envelope<'_> = serde_json::from_slice(json)?;
+        let id = envelope.id.filter(|s| !s.is_empty());
+        let event_type = envelope.event_type.filter(|s| !s.is_empty());
+        let (Some(id), Some(event_type)) = (id, event_type) else {
+            return Err(EventError::new(
+                "the event has no id or type (a non-empty string)",
+            ));
+        };
+        let Some(created) = envelope.created else {
+            return Err(EventError::new(
+                "the event has no created time (Unix seconds or RFC 3339)",
+            ));
+        };
+        let data_object = envelope
+            .data
+            .and_then(|raw| serde_json::from_str::<Data<'_>>(raw.get()).ok())
+            .and_then(|d| d.object)
+            .filter(|raw| raw.get() != "null")
+            .map(RawValue::to_owned);
+        Ok(Event {
+            id,
+            event_type,
+            created,
+            livemode: envelope.livemode.unwrap_or(false),
+            api_version: envelope.api_version,
+            account: envelope.account,
+            data_object,
+        })
     }
 
-    /// The object the event is about (`data.object`), if the event carries one
-    /// (thin events of the v2 API do not).
-    pub fn object(&self) -> Option<&StripeObject> {
-        self.data.as_ref().map(|d| &d.object)
+    /// Whether the event carries a `data.object`.
+    pub fn has_object(&self) -> bool {
+        self.data_object.is_some()
+    }
+
+    /// `data.object` as JSON text, if the event carries one.
+    pub fn object_json(&self) -> Option<&str> {
+        self.data_object.as_deref().map(RawValue::get)
+    }
+
+    /// Reads `data.object` (`None` when the event has none). A field of an unexpected type is
+    /// dropped, unless its name is in `needed`: then the object is [`Unreadable`].
+    pub fn read_object(&self, needed: &[&str]) -> Result<Option<StripeObject>, Unreadable> {
+        let Some(raw) = self.object_json() else {
+            return Ok(None);
+        };
+        if let Ok(object) = serde_json::from_str::<StripeObject>(raw) {
+            return Ok(Some(object));
+        }
+        read_leniently(raw, needed).map(Some)
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct EventData {
-    pub object: StripeObject,
+/// The slow path of [`Event::read_object`]: find the top-level fields that cannot be read (each
+/// tried alone, with the same parser), refuse if one is needed, else read the rest.
+fn read_leniently(raw: &str, needed: &[&str]) -> Result<StripeObject, Unreadable> {
+    let fields: BTreeMap<String, &RawValue> =
+        serde_json::from_str(raw).map_err(|_| Unreadable {
+            reason: "data.object is not a JSON object".to_owned(),
+        })?;
+    let mut readable = String::with_capacity(raw.len());
+    readable.push('{');
+    for (name, value) in &fields {
+        let key = serde_json::to_string(name).unwrap_or_default();
+        let field = format!("{{{key}:{}}}", value.get());
+        if serde_json::from_str::<StripeObject>(&field).is_err() {
+            if needed.contains(&name.as_str()) {
+                return Err(Unreadable {
+                    reason: format!("data.object.{} has an unexpected type", printable(name)),
+                });
+            }
+            continue;
+        }
+        if readable.len() > 1 {
+            readable.push(',');
+        }
+        let inner = field.strip_prefix('{').and_then(|f| f.strip_suffix('}'));
+        readable.push_str(inner.unwrap_or_default());
+    }
+    readable.push('}');
+    serde_json::from_str(&readable).map_err(|_| Unreadable {
+        reason: "data.object could not be read".to_owned(),
+    })
+}
+
+/// A field name as it may appear in a reason: Stripe's names are short ASCII identifiers;
+/// anything else is shortened and stripped of control characters.
+fn printable(name: &str) -> String {
+    name.chars().filter(|c| !c.is_control()).take(64).collect()
 }
 
 /// The fields of Stripe objects that stripe-bridge reads: one struct for all object types,
@@ -150,6 +274,14 @@ pub struct StripeObject {
     pub cancellation_reason: Option<String>,
     pub reason: Option<String>,
     pub destination_details: Option<TypeOnly>,
+    /// Charges: Radar's assessment (`risk_level`).
+    pub outcome: Option<Outcome>,
+
+    // Radar early fraud warnings and reviews.
+    pub fraud_type: Option<String>,
+    pub actionable: Option<bool>,
+    pub open: Option<bool>,
+    pub closed_reason: Option<String>,
 
     // Checkout Sessions.
     pub payment_status: Option<String>,
@@ -379,6 +511,13 @@ pub struct TypeOnly {
     pub kind: Option<String>,
 }
 
+/// `Charge.outcome`: only Radar's risk level is read.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Outcome {
+    pub risk_level: Option<String>,
+}
+
 /// `PaymentIntent.last_payment_error`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
@@ -476,25 +615,86 @@ pub struct StatusTransitions {
     pub canceled_at: Option<i64>,
 }
 
-/// Event `created` is a Unix time; thin (v2) events carry an RFC 3339 string instead.
-fn unix_time<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
-    struct TimeVisitor;
-    impl Visitor<'_> for TimeVisitor {
-        type Value = i64;
+/// Lenient readers for envelope fields: a value of another type reads as absent (and is
+/// consumed, whatever its nesting), so it can never fail the envelope.
+mod lenient {
+    use super::{de, fmt, parse_rfc3339, Deserializer, MapAccess, Visitor};
+
+    /// A scalar seen where one was expected.
+    enum Scalar {
+        Bool(bool),
+        Int(i64),
+        Str(String),
+        Other,
+    }
+
+    struct ScalarVisitor;
+
+    impl<'de> Visitor<'de> for ScalarVisitor {
+        type Value = Scalar;
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a Unix timestamp or an RFC 3339 date-time")
+            f.write_str("any JSON value")
         }
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<i64, E> {
-            Ok(v)
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
+            Ok(Scalar::Bool(v))
         }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<i64, E> {
-            i64::try_from(v).map_err(|_| E::custom("timestamp out of range"))
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+            Ok(Scalar::Int(v))
         }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<i64, E> {
-            parse_rfc3339(v).ok_or_else(|| E::custom("created is not an RFC 3339 date-time"))
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+            Ok(i64::try_from(v).map_or(Scalar::Other, Scalar::Int))
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Scalar, E> {
+            Ok(Scalar::Other)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+            Ok(Scalar::Str(v.to_owned()))
+        }
+        fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar, E> {
+            Ok(Scalar::Str(v))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
+            Ok(Scalar::Other)
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar, A::Error> {
+            while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+            Ok(Scalar::Other)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar, A::Error> {
+            while map
+                .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+                .is_some()
+            {}
+            Ok(Scalar::Other)
         }
     }
-    deserializer.deserialize_any(TimeVisitor)
+
+    fn scalar<'de, D: Deserializer<'de>>(d: D) -> Result<Scalar, D::Error> {
+        d.deserialize_any(ScalarVisitor)
+    }
+
+    pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        Ok(match scalar(d)? {
+            Scalar::Str(s) => Some(s),
+            _ => None,
+        })
+    }
+
+    pub fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+        Ok(match scalar(d)? {
+            Scalar::Bool(b) => Some(b),
+            _ => None,
+        })
+    }
+
+    /// Event `created`: Unix seconds; thin (v2) events carry an RFC 3339 string instead.
+    pub fn time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        Ok(match scalar(d)? {
+            Scalar::Int(t) => Some(t),
+            Scalar::Str(s) => parse_rfc3339(&s),
+            _ => None,
+        })
+    }
 }
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)` to Unix seconds (fractions dropped).
@@ -568,8 +768,48 @@ mod tests {
         let e = Event::from_slice(br#"{"id":"evt_1","type":"x.y","created":5}"#).unwrap();
         assert_eq!(e.id, "evt_1");
         assert_eq!(e.event_type, "x.y");
-        assert!(e.object().is_none());
+        assert!(!e.has_object());
         assert!(!e.livemode);
+        assert!(e.read_object(&[]).unwrap().is_none());
+    }
+
+    #[test]
+    fn envelope_is_read_leniently() {
+        let e = Event::from_slice(
+            br#"{"id":"evt_1","type":"x.y","created":5,"livemode":"yes","account":{"id":1},
+                 "api_version":7,"data":"not an object","request":[1,{"a":[]}]}"#,
+        )
+        .unwrap();
+        assert!(!e.livemode);
+        assert_eq!(e.account, None);
+        assert_eq!(e.api_version, None);
+        assert!(!e.has_object());
+        let e =
+            Event::from_slice(br#"{"id":"evt_1","type":"x.y","created":5,"data":{"object":null}}"#)
+                .unwrap();
+        assert!(!e.has_object());
+    }
+
+    #[test]
+    fn foreign_fields_are_dropped_unless_needed() {
+        let e = Event::from_slice(
+            br#"{"id":"evt_1","type":"x.y","created":5,"data":{"object":
+                {"id":"cn_1","object":"credit_note","amount":{"value":5},"refunds":[{"refund":"re_1"}],"currency":"usd"}}}"#,
+        )
+        .unwrap();
+        let o = e.read_object(&["id", "currency"]).unwrap().unwrap();
+        assert_eq!(o.id.as_deref(), Some("cn_1"));
+        assert_eq!(o.amount, None);
+        assert!(o.refunds.is_none());
+        assert_eq!(o.currency.as_deref(), Some("usd"));
+        let err = e.read_object(&["amount"]).unwrap_err();
+        assert_eq!(err.reason, "data.object.amount has an unexpected type");
+        let e = Event::from_slice(
+            br#"{"id":"evt_1","type":"x.y","created":5,"data":{"object":"SECRET-ish"}}"#,
+        )
+        .unwrap();
+        let err = e.read_object(&[]).unwrap_err();
+        assert!(!err.reason.contains("SECRET"), "{err}");
     }
 
     #[test]
@@ -621,19 +861,18 @@ mod tests {
         let err = Event::from_slice(br#"{"id":"evt_1","type":"x","created":"4242424242424242"}"#)
             .unwrap_err();
         assert!(!err.to_string().contains("4242"), "{err}");
-        let err = Event::from_slice(
+        let e = Event::from_slice(
             br#"{"id":"evt_1","type":"x","created":1,"data":{"object":{"amount":"secret-ish"}}}"#,
         )
-        .unwrap_err();
+        .unwrap();
+        let err = e.read_object(&["amount"]).unwrap_err();
         assert!(!err.to_string().contains("secret-ish"), "{err}");
         let err =
             Event::from_slice(br#"{"id":"evt_1","type":"x","created":4242424242424242424242}"#)
                 .unwrap_err();
         assert!(!err.to_string().contains("4242"), "{err}");
-        let err = Event::from_slice(
-            br#"{"id":"evt_1","type":"x","created":1,"data":{"object":{"amount":"x\"SECRET-PII"}}}"#,
-        )
-        .unwrap_err();
+        let err = Event::from_slice(br#"{"id":"evt_1","type":"x","created":1,"x":"SECRET-PII"#)
+            .unwrap_err();
         assert!(!err.to_string().contains("SECRET"), "{err}");
         assert!(err.to_string().contains("line 1"), "{err}");
         assert!(Event::from_slice(b"not json").is_err());

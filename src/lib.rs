@@ -46,6 +46,7 @@ use std::fmt;
 pub mod delivery;
 pub mod event;
 pub mod mapping;
+pub mod mode;
 pub mod money;
 pub mod normalize;
 pub mod payment_request;

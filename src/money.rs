@@ -2,7 +2,10 @@
 //! integer minor units Stripe's API uses.
 //!
 //! Rules (Stripe's "Supported currencies" page, <https://docs.stripe.com/currencies>):
-//! - every currency is two-decimal unless listed otherwise;
+//! - only Stripe's presentment currencies ([`SUPPORTED`]) are accepted: any other code, even a
+//!   well-formed ISO 4217 one, is an [`MoneyError::UnknownCurrency`] error, never guessed to
+//!   have two decimals;
+//! - every supported currency is two-decimal unless listed otherwise;
 //! - zero-decimal: BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF VND VUV XAF XOF XPF;
 //! - three-decimal: BHD JOD KWD OMR TND, and the last digit of the minor amount must be 0;
 //! - special cases: ISK and UGX are represented with two decimals but can only be charged in
@@ -24,6 +27,9 @@ use rust_decimal::{Decimal, RoundingStrategy};
 pub enum MoneyError {
     /// Not a three-letter alphabetic ISO 4217 code.
     InvalidCurrency { currency: String },
+    /// A well-formed code that is not one of Stripe's presentment currencies ([`SUPPORTED`]):
+    /// its exponent and charge rules are unknown, so nothing is converted in it.
+    UnknownCurrency { currency: String },
     /// Not a decimal number (e.g. `"1,50"`, `"abc"`, `"1e3"`, empty).
     InvalidAmount { amount: String },
     /// The amount has more decimals than the currency has.
@@ -53,6 +59,7 @@ impl MoneyError {
     pub fn code(&self) -> &'static str {
         match self {
             MoneyError::InvalidCurrency { .. } => "invalid_currency",
+            MoneyError::UnknownCurrency { .. } => "unknown_currency",
             MoneyError::InvalidAmount { .. } => "invalid_amount",
             MoneyError::TooPrecise { .. } => "amount_too_precise",
             MoneyError::NotAMultiple { .. } => "amount_not_a_multiple",
@@ -70,6 +77,10 @@ impl fmt::Display for MoneyError {
             MoneyError::InvalidCurrency { currency } => write!(
                 f,
                 "invalid currency {currency:?}: expected a three-letter ISO 4217 code such as \"usd\""
+            ),
+            MoneyError::UnknownCurrency { currency } => write!(
+                f,
+                "unknown currency {currency}: not one of the currencies Stripe charges in (https://docs.stripe.com/currencies)"
             ),
             MoneyError::InvalidAmount { amount } => write!(
                 f,
@@ -130,7 +141,8 @@ pub const WHOLE_UNITS_ONLY: &[&str] = &["ISK", "UGX"];
 pub const WHOLE_UNIT_PAYOUTS: &[&str] = &["HUF", "TWD"];
 
 /// Currencies Stripe accepts as presentment (charge) currencies, from the docs' list, plus the
-/// three-decimal ones offered to some account countries.
+/// three-decimal ones offered to some account countries. This is the one list of known
+/// currencies: [`Currency::new`] refuses every other code. Sorted (a test checks it).
 pub const SUPPORTED: &[&str] = &[
     "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT",
     "BGN", "BHD", "BIF", "BMD", "BND", "BOB", "BRL", "BSD", "BWP", "BYN", "BZD", "CAD", "CDF",
@@ -197,8 +209,10 @@ pub struct Currency {
 }
 
 impl Currency {
-    /// Looks up a currency by its ISO code, in any case. Codes that are well-formed but not in
-    /// Stripe's lists follow Stripe's rule for all other currencies: two decimals.
+    /// Looks up a currency by its ISO code, in any case (Stripe writes it in lower case).
+    /// A code that is not three ASCII letters is [`MoneyError::InvalidCurrency`]; a well-formed
+    /// code missing from [`SUPPORTED`] is [`MoneyError::UnknownCurrency`]: its decimals are
+    /// never guessed.
     pub fn new(code: &str) -> Result<Currency, MoneyError> {
         let invalid = || MoneyError::InvalidCurrency {
             currency: code.chars().take(16).collect(),
@@ -212,6 +226,11 @@ impl Currency {
         }
         let code = code.map(|b| b.to_ascii_uppercase());
         let upper = std::str::from_utf8(&code).unwrap_or("");
+        if SUPPORTED.binary_search(&upper).is_err() {
+            return Err(MoneyError::UnknownCurrency {
+                currency: upper.to_owned(),
+            });
+        }
         let (exponent, charge_multiple, payout_multiple) = if ZERO_DECIMAL.contains(&upper) {
             (0, 1, 1)
         } else if THREE_DECIMAL.contains(&upper) {
@@ -256,11 +275,6 @@ impl Currency {
         self.payout_multiple
     }
 
-    /// Whether the currency is on Stripe's list of presentment currencies.
-    pub fn is_supported(&self) -> bool {
-        SUPPORTED.contains(&self.code())
-    }
-
     /// Stripe's minimum charge in minor units, where Stripe documents one for this currency.
     pub fn minimum_charge(&self) -> Option<i64> {
         MINIMUMS
@@ -285,7 +299,7 @@ impl fmt::Display for Currency {
     }
 }
 
-/// Decimal places of `currency` in Stripe's API.
+/// Decimal places of `currency` in Stripe's API; an error for a code not in [`SUPPORTED`].
 pub fn exponent(currency: &str) -> Result<u32, MoneyError> {
     Currency::new(currency).map(|c| c.exponent())
 }
@@ -347,7 +361,8 @@ pub fn parse_decimal(amount: &str) -> Result<Decimal, MoneyError> {
 /// Converts an exact decimal amount in major units to Stripe's minor units.
 ///
 /// `"12.34"` USD -> 1234, `"500"` JPY -> 500, `"5"` ISK -> 500, `"1.230"` KWD -> 1230.
-/// Errors when the amount has more decimals than the currency or breaks its multiple rule.
+/// Errors when the currency is not one of Stripe's ([`MoneyError::UnknownCurrency`]), or the
+/// amount has more decimals than the currency or breaks its multiple rule.
 pub fn to_minor(amount: &str, currency: &str) -> Result<i64, MoneyError> {
     let currency = Currency::new(currency)?;
     let text = split_decimal(amount)?;
@@ -404,6 +419,7 @@ pub fn decimal_to_minor(value: Decimal, currency: &Currency) -> Result<i64, Mone
 
 /// Like [`to_minor`], but rounds to what the currency accepts with an explicit strategy
 /// (e.g. `"5.124"` KWD with `MidpointNearestEven` -> 5120, `"5.50"` ISK with `ToZero` -> 500).
+/// An unknown currency is an error, as in [`to_minor`].
 pub fn to_minor_rounded(
     amount: &str,
     currency: &str,
@@ -439,7 +455,7 @@ pub fn to_minor_rounded(
 }
 
 /// Converts minor units to an exact decimal in major units, with the currency's scale
-/// (1234 USD -> 12.34; 500 JPY -> 500; 1230 KWD -> 1.230).
+/// (1234 USD -> 12.34; 500 JPY -> 500; 1230 KWD -> 1.230). An unknown currency is an error.
 pub fn from_minor(minor: i64, currency: &str) -> Result<Decimal, MoneyError> {
     Ok(minor_to_decimal(minor, &Currency::new(currency)?))
 }
@@ -511,10 +527,100 @@ mod tests {
         assert_eq!(exponent("ugx").unwrap(), 2);
         assert_eq!(exponent("huf").unwrap(), 2);
         assert_eq!(exponent("twd").unwrap(), 2);
-        // Not in Stripe's tables but well-formed: Stripe's default, two decimals.
-        assert_eq!(exponent("xcg").unwrap(), 2);
-        assert!(!Currency::new("xcg").unwrap().is_supported());
-        assert!(Currency::new("usd").unwrap().is_supported());
+    }
+
+    /// The exponent each supported currency must have, written out independently of the
+    /// tables above (Stripe's currencies page): zero-decimal, three-decimal, else two.
+    fn expected_exponent(code: &str) -> u32 {
+        const ZERO: &str = "BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF VND VUV XAF XOF XPF";
+        const THREE: &str = "BHD JOD KWD OMR TND";
+        if ZERO.split(' ').any(|c| c == code) {
+            0
+        } else if THREE.split(' ').any(|c| c == code) {
+            3
+        } else {
+            2
+        }
+    }
+
+    #[test]
+    fn every_supported_currency_is_accepted_with_its_exponent() {
+        assert_eq!(SUPPORTED.len(), 139);
+        assert!(
+            SUPPORTED.windows(2).all(|w| w[0] < w[1]),
+            "SUPPORTED is sorted and has no duplicates (Currency::new searches it)"
+        );
+        for table in [
+            ZERO_DECIMAL,
+            THREE_DECIMAL,
+            WHOLE_UNITS_ONLY,
+            WHOLE_UNIT_PAYOUTS,
+        ] {
+            for code in table {
+                assert!(
+                    SUPPORTED.contains(code),
+                    "{code} has rules but is not in SUPPORTED"
+                );
+            }
+        }
+        let limited = MINIMUMS
+            .iter()
+            .map(|(c, _)| c)
+            .chain(MAX_DIGITS.iter().map(|(c, _)| c));
+        for code in limited {
+            assert!(
+                SUPPORTED.contains(code),
+                "{code} has limits but is not in SUPPORTED"
+            );
+        }
+        for &code in SUPPORTED {
+            let lower = code.to_ascii_lowercase();
+            let mixed: String = code
+                .chars()
+                .enumerate()
+                .map(|(i, ch)| if i == 1 { ch.to_ascii_lowercase() } else { ch })
+                .collect();
+            for spelling in [code, lower.as_str(), mixed.as_str()] {
+                let currency = Currency::new(spelling).unwrap();
+                assert_eq!(currency.code(), code);
+                assert_eq!(currency.stripe_code(), lower);
+                assert_eq!(currency.exponent(), expected_exponent(code), "{code}");
+                assert_eq!(
+                    exponent(spelling).unwrap(),
+                    expected_exponent(code),
+                    "{code}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_currencies_are_refused_everywhere() {
+        // Well-formed ISO-style codes Stripe does not charge in: XCG (Caribbean guilder), the
+        // replaced SLL and HRK, precious metals, test and "no currency" codes, made-up ones.
+        for code in ["xcg", "SLL", "hrk", "XAU", "xts", "XXX", "abc", "Zzz"] {
+            let unknown = MoneyError::UnknownCurrency {
+                currency: code.to_ascii_uppercase(),
+            };
+            assert_eq!(Currency::new(code), Err(unknown.clone()), "{code}");
+            assert_eq!(exponent(code), Err(unknown.clone()));
+            assert_eq!(to_minor("12.34", code), Err(unknown.clone()));
+            assert_eq!(to_minor("12", code), Err(unknown.clone()));
+            assert_eq!(
+                to_minor_rounded("12.345", code, RoundingStrategy::MidpointNearestEven),
+                Err(unknown.clone())
+            );
+            assert_eq!(from_minor(1234, code), Err(unknown.clone()));
+            assert_eq!(unknown.code(), "unknown_currency");
+            assert!(unknown
+                .to_string()
+                .starts_with(&format!("unknown currency {}: ", code.to_ascii_uppercase())));
+        }
+        // The syntax check comes first: a malformed code is invalid, not unknown.
+        assert!(matches!(
+            Currency::new("xc"),
+            Err(MoneyError::InvalidCurrency { .. })
+        ));
     }
 
     #[test]
@@ -746,6 +852,22 @@ mod tests {
         fn never_panics_on_any_string(s in ".{0,40}", code in "[a-zA-Z]{0,4}") {
             let _ = to_minor(&s, &code);
             let _ = to_minor_rounded(&s, &code, RoundingStrategy::MidpointNearestEven);
+        }
+
+        #[test]
+        fn a_code_is_accepted_exactly_when_stripe_supports_it(code in "[a-zA-Z]{3}") {
+            let upper = code.to_ascii_uppercase();
+            match Currency::new(&code) {
+                Ok(c) => {
+                    prop_assert!(SUPPORTED.contains(&upper.as_str()));
+                    prop_assert_eq!(c.code(), upper.as_str());
+                }
+                Err(MoneyError::UnknownCurrency { currency }) => {
+                    prop_assert!(!SUPPORTED.contains(&upper.as_str()));
+                    prop_assert_eq!(currency, upper);
+                }
+                Err(e) => prop_assert!(false, "{e}"),
+            }
         }
 
         #[test]

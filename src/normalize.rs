@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::event::{
     BalanceTransaction, ChargeSummary, Event, EventError, Expandable, StripeObject,
 };
+use crate::mode::ModeGuard;
 use crate::money::{minor_to_decimal, Currency};
 
 /// The metadata keys searched for the order reference, in this order, before
@@ -34,6 +35,9 @@ pub enum Status {
     Disputed,
     DisputeWon,
     DisputeLost,
+    /// A dispute prevented by Visa's Rapid Dispute Resolution: the cardholder was refunded
+    /// automatically (money returned, never a win).
+    DisputePrevented,
     Void,
     Uncollectible,
     PayoutPending,
@@ -43,12 +47,34 @@ pub enum Status {
     CustomerActive,
     /// A customer was deleted.
     CustomerDeleted,
+    /// Radar's early fraud warning on a charge (a flag on the payment, not a payment status).
+    FraudWarning,
+    /// A Radar review of a payment was opened (a flag, not a payment status).
+    ReviewOpen,
+    /// A Radar review of a payment was closed.
+    ReviewClosed,
+    /// An event type stripe-bridge maps whose object could not be read (`reason` says which
+    /// field); it never changes an order.
+    Unreadable,
     /// An event type stripe-bridge does not map.
     Ignored,
 }
 
+/// What a status is about; the one place that says which statuses concern an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Concern {
+    /// The payment of an order: statuses of payment attempts, refunds and disputes.
+    Payment,
+    /// A flag on an order's payment (fraud warning, review) that leaves its status alone.
+    Flag,
+    Payout,
+    Customer,
+    /// Nothing to apply: ignored and unreadable events.
+    Nothing,
+}
+
 impl Status {
-    pub const ALL: [Status; 20] = [
+    pub const ALL: [Status; 25] = [
         Status::Pending,
         Status::RequiresAction,
         Status::Authorized,
@@ -61,6 +87,7 @@ impl Status {
         Status::Disputed,
         Status::DisputeWon,
         Status::DisputeLost,
+        Status::DisputePrevented,
         Status::Void,
         Status::Uncollectible,
         Status::PayoutPending,
@@ -68,21 +95,30 @@ impl Status {
         Status::PayoutFailed,
         Status::CustomerActive,
         Status::CustomerDeleted,
+        Status::FraudWarning,
+        Status::ReviewOpen,
+        Status::ReviewClosed,
+        Status::Unreadable,
         Status::Ignored,
     ];
 
-    /// Whether the status is about an order's payment (not a payout, a customer, or an
-    /// ignored event type).
+    /// What the status is about.
+    pub fn concern(self) -> Concern {
+        use Status::*;
+        match self {
+            Pending | RequiresAction | Authorized | Paid | PartiallyRefunded | Refunded
+            | Failed | Canceled | Expired | Disputed | DisputeWon | DisputeLost
+            | DisputePrevented | Void | Uncollectible => Concern::Payment,
+            FraudWarning | ReviewOpen | ReviewClosed => Concern::Flag,
+            PayoutPending | PayoutPaid | PayoutFailed => Concern::Payout,
+            CustomerActive | CustomerDeleted => Concern::Customer,
+            Unreadable | Ignored => Concern::Nothing,
+        }
+    }
+
+    /// Whether the status is about an order's payment (its status, or a flag on it).
     pub fn is_order_payment(self) -> bool {
-        !matches!(
-            self,
-            Status::Ignored
-                | Status::CustomerActive
-                | Status::CustomerDeleted
-                | Status::PayoutPending
-                | Status::PayoutPaid
-                | Status::PayoutFailed
-        )
+        matches!(self.concern(), Concern::Payment | Concern::Flag)
     }
 
     /// The snake_case name used in JSON.
@@ -100,6 +136,7 @@ impl Status {
             Status::Disputed => "disputed",
             Status::DisputeWon => "dispute_won",
             Status::DisputeLost => "dispute_lost",
+            Status::DisputePrevented => "dispute_prevented",
             Status::Void => "void",
             Status::Uncollectible => "uncollectible",
             Status::PayoutPending => "payout_pending",
@@ -107,6 +144,10 @@ impl Status {
             Status::PayoutFailed => "payout_failed",
             Status::CustomerActive => "customer_active",
             Status::CustomerDeleted => "customer_deleted",
+            Status::FraudWarning => "fraud_warning",
+            Status::ReviewOpen => "review_open",
+            Status::ReviewClosed => "review_closed",
+            Status::Unreadable => "unreadable",
             Status::Ignored => "ignored",
         }
     }
@@ -176,9 +217,12 @@ pub struct Record {
     pub subscription: Option<String>,
     pub balance_transaction: Option<String>,
     pub payment_method_type: Option<String>,
-    /// Refund, dispute or cancellation reason.
+    /// Refund, dispute or cancellation reason, an early fraud warning's fraud type; for an
+    /// `unreadable` record, which field could not be read (never its value).
     pub reason: Option<String>,
     pub failure: Option<Failure>,
+    /// Radar's risk level of the charge (`normal`, `elevated`, `highest`), when the event has it.
+    pub risk_level: Option<String>,
     /// Payouts: expected arrival date, Unix seconds.
     pub arrival_date: Option<i64>,
 }
@@ -188,12 +232,15 @@ pub struct Record {
 pub struct NormalizeOptions {
     /// Metadata keys searched for the order reference, in order.
     pub order_keys: Vec<String>,
+    /// The mode and accounts accepted; events of others are `ignored` with the reason.
+    pub mode: ModeGuard,
 }
 
 impl Default for NormalizeOptions {
     fn default() -> Self {
         NormalizeOptions {
             order_keys: DEFAULT_ORDER_KEYS.iter().map(|k| (*k).to_owned()).collect(),
+            mode: ModeGuard::default(),
         }
     }
 }
@@ -207,25 +254,23 @@ impl NormalizeOptions {
     {
         NormalizeOptions {
             order_keys: keys.into_iter().map(Into::into).collect(),
+            mode: ModeGuard::default(),
         }
     }
 }
 
-/// Why normalization failed.
+/// Why normalization failed: only an unreadable envelope (see [`Event::from_slice`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum NormalizeError {
     /// The JSON is not a readable Stripe event.
     Event(EventError),
-    /// The event's currency is not a three-letter code.
-    InvalidCurrency,
 }
 
 impl NormalizeError {
     pub fn code(&self) -> &'static str {
         match self {
             NormalizeError::Event(e) => e.code(),
-            NormalizeError::InvalidCurrency => "invalid_currency",
         }
     }
 }
@@ -234,9 +279,6 @@ impl fmt::Display for NormalizeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             NormalizeError::Event(e) => e.fmt(f),
-            NormalizeError::InvalidCurrency => {
-                f.write_str("the event's currency is not a three-letter ISO code")
-            }
         }
     }
 }
@@ -249,14 +291,15 @@ impl From<EventError> for NormalizeError {
     }
 }
 
-/// Parses and normalizes an event from its JSON bytes.
+/// Parses and normalizes an event from its JSON bytes. Refused only when the envelope cannot
+/// be read; a mapped event whose object cannot be read gives an `unreadable` record.
 pub fn normalize_json(json: &[u8], options: &NormalizeOptions) -> Result<Record, NormalizeError> {
-    normalize(&Event::from_slice(json)?, options)
+    Ok(normalize(&Event::from_slice(json)?, options))
 }
 
 /// The status an event type implies, and how the rest of the record is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Rule {
+pub enum Rule {
     Fixed(Status),
     /// Read the status from the object's own state (`*.updated` events and the like).
     FromObject,
@@ -264,124 +307,177 @@ enum Rule {
     ChargeSucceeded,
     /// charge.refunded: refunded or partially refunded by amount.
     ChargeRefunded,
-    Ignore,
 }
 
-/// The event type -> status table (README documents it).
-fn rule_for(event_type: &str) -> Rule {
+/// The event-type table: every mapped type, the object it carries, and its rule. The one
+/// source of `rule_for`, of [`mapped_event_types`] and (checked by a test) of the README table.
+pub const EVENT_TYPES: &[(&str, &str, Rule)] = {
     use Rule::*;
     use Status::*;
-    match event_type {
-        "payment_intent.created"
-        | "payment_intent.processing"
-        | "payment_intent.partially_funded" => Fixed(Pending),
-        "payment_intent.requires_action" => Fixed(RequiresAction),
-        "payment_intent.amount_capturable_updated" => Fixed(Authorized),
-        "payment_intent.succeeded" => Fixed(Paid),
-        "payment_intent.payment_failed" => Fixed(Failed),
-        "payment_intent.canceled" => Fixed(Canceled),
+    &[
+        ("payment_intent.created", "payment_intent", Fixed(Pending)),
+        (
+            "payment_intent.processing",
+            "payment_intent",
+            Fixed(Pending),
+        ),
+        (
+            "payment_intent.partially_funded",
+            "payment_intent",
+            Fixed(Pending),
+        ),
+        (
+            "payment_intent.requires_action",
+            "payment_intent",
+            Fixed(RequiresAction),
+        ),
+        (
+            "payment_intent.amount_capturable_updated",
+            "payment_intent",
+            Fixed(Authorized),
+        ),
+        ("payment_intent.succeeded", "payment_intent", Fixed(Paid)),
+        (
+            "payment_intent.payment_failed",
+            "payment_intent",
+            Fixed(Failed),
+        ),
+        ("payment_intent.canceled", "payment_intent", Fixed(Canceled)),
+        ("charge.pending", "charge", Fixed(Pending)),
+        ("charge.succeeded", "charge", ChargeSucceeded),
+        ("charge.captured", "charge", Fixed(Paid)),
+        ("charge.failed", "charge", Fixed(Failed)),
+        ("charge.expired", "charge", Fixed(Expired)),
+        ("charge.refunded", "charge", ChargeRefunded),
+        ("charge.updated", "charge", FromObject),
+        ("charge.refund.updated", "refund", FromObject),
+        ("refund.created", "refund", FromObject),
+        ("refund.updated", "refund", FromObject),
+        ("refund.failed", "refund", Fixed(Failed)),
+        ("charge.dispute.created", "dispute", Fixed(Disputed)),
+        ("charge.dispute.funds_withdrawn", "dispute", Fixed(Disputed)),
+        ("charge.dispute.updated", "dispute", FromObject),
+        ("charge.dispute.closed", "dispute", FromObject),
+        (
+            "charge.dispute.funds_reinstated",
+            "dispute",
+            Fixed(DisputeWon),
+        ),
+        (
+            "radar.early_fraud_warning.created",
+            "radar.early_fraud_warning",
+            Fixed(FraudWarning),
+        ),
+        (
+            "radar.early_fraud_warning.updated",
+            "radar.early_fraud_warning",
+            Fixed(FraudWarning),
+        ),
+        ("review.opened", "review", Fixed(ReviewOpen)),
+        ("review.closed", "review", Fixed(ReviewClosed)),
+        ("checkout.session.completed", "checkout.session", FromObject),
+        (
+            "checkout.session.async_payment_succeeded",
+            "checkout.session",
+            Fixed(Paid),
+        ),
+        (
+            "checkout.session.async_payment_failed",
+            "checkout.session",
+            Fixed(Failed),
+        ),
+        (
+            "checkout.session.expired",
+            "checkout.session",
+            Fixed(Expired),
+        ),
+        ("invoice.created", "invoice", FromObject),
+        ("invoice.updated", "invoice", FromObject),
+        ("invoice.overdue", "invoice", FromObject),
+        ("invoice.finalized", "invoice", Fixed(Pending)),
+        ("invoice.paid", "invoice", Fixed(Paid)),
+        ("invoice.payment_succeeded", "invoice", Fixed(Paid)),
+        ("invoice.payment_failed", "invoice", Fixed(Failed)),
+        (
+            "invoice.payment_action_required",
+            "invoice",
+            Fixed(RequiresAction),
+        ),
+        ("invoice.voided", "invoice", Fixed(Void)),
+        (
+            "invoice.marked_uncollectible",
+            "invoice",
+            Fixed(Uncollectible),
+        ),
+        ("invoice.deleted", "invoice", Fixed(Canceled)),
+        ("invoice_payment.paid", "invoice_payment", Fixed(Paid)),
+        ("payout.created", "payout", Fixed(PayoutPending)),
+        ("payout.updated", "payout", FromObject),
+        ("payout.paid", "payout", Fixed(PayoutPaid)),
+        (
+            "payout.reconciliation_completed",
+            "payout",
+            Fixed(PayoutPaid),
+        ),
+        ("payout.failed", "payout", Fixed(PayoutFailed)),
+        ("payout.canceled", "payout", Fixed(Canceled)),
+        ("customer.created", "customer", Fixed(CustomerActive)),
+        ("customer.updated", "customer", Fixed(CustomerActive)),
+        ("customer.deleted", "customer", Fixed(CustomerDeleted)),
+    ]
+};
 
-        "charge.pending" => Fixed(Pending),
-        "charge.succeeded" => ChargeSucceeded,
-        "charge.captured" => Fixed(Paid),
-        "charge.failed" => Fixed(Failed),
-        "charge.expired" => Fixed(Expired),
-        "charge.refunded" => ChargeRefunded,
-        "charge.updated" | "charge.refund.updated" => FromObject,
+/// The fields whose value decides a record (status, amounts, currency, the order and the links
+/// between objects). One of these with an unexpected type makes a mapped event `unreadable`;
+/// any other field of an unexpected type is dropped.
+pub const NEEDED_FIELDS: &[&str] = &[
+    "id",
+    "object",
+    "status",
+    "currency",
+    "metadata",
+    "amount",
+    "amount_received",
+    "amount_captured",
+    "amount_refunded",
+    "amount_total",
+    "amount_paid",
+    "amount_due",
+    "amount_requested",
+    "total",
+    "captured",
+    "refunded",
+    "paid",
+    "payment_status",
+    "mode",
+    "client_reference_id",
+    "payment_intent",
+    "charge",
+    "latest_charge",
+    "charges",
+    "invoice",
+    "payment",
+    "payments",
+    "parent",
+    "subscription_details",
+    "open",
+];
 
-        "refund.created" | "refund.updated" => FromObject,
-        "refund.failed" => Fixed(Failed),
-
-        "charge.dispute.created" | "charge.dispute.funds_withdrawn" => Fixed(Disputed),
-        "charge.dispute.updated" | "charge.dispute.closed" => FromObject,
-        "charge.dispute.funds_reinstated" => Fixed(DisputeWon),
-
-        "checkout.session.completed" => FromObject,
-        "checkout.session.async_payment_succeeded" => Fixed(Paid),
-        "checkout.session.async_payment_failed" => Fixed(Failed),
-        "checkout.session.expired" => Fixed(Expired),
-
-        "invoice.created" | "invoice.updated" | "invoice.overdue" => FromObject,
-        "invoice.finalized" => Fixed(Pending),
-        "invoice.paid" | "invoice.payment_succeeded" => Fixed(Paid),
-        "invoice.payment_failed" => Fixed(Failed),
-        "invoice.payment_action_required" => Fixed(RequiresAction),
-        "invoice.voided" => Fixed(Void),
-        "invoice.marked_uncollectible" => Fixed(Uncollectible),
-        "invoice.deleted" => Fixed(Canceled),
-        "invoice_payment.paid" => Fixed(Paid),
-
-        "payout.created" => Fixed(PayoutPending),
-        "payout.updated" => FromObject,
-        "payout.paid" | "payout.reconciliation_completed" => Fixed(PayoutPaid),
-        "payout.failed" => Fixed(PayoutFailed),
-        "payout.canceled" => Fixed(Canceled),
-
-        "customer.created" | "customer.updated" => Fixed(CustomerActive),
-        "customer.deleted" => Fixed(CustomerDeleted),
-
-        _ => Ignore,
-    }
+/// The object kind and rule of a mapped event type; `None`: not mapped (`ignored`).
+pub fn rule_for(event_type: &str) -> Option<(&'static str, Rule)> {
+    EVENT_TYPES
+        .iter()
+        .find(|(t, _, _)| *t == event_type)
+        .map(|(_, kind, rule)| (*kind, *rule))
 }
 
 /// Every event type with a mapping, with the status it yields (`None`: read from the object).
 /// Used to document and test the table.
 pub fn mapped_event_types() -> Vec<(&'static str, Option<Status>)> {
-    const TYPES: &[&str] = &[
-        "payment_intent.created",
-        "payment_intent.processing",
-        "payment_intent.partially_funded",
-        "payment_intent.requires_action",
-        "payment_intent.amount_capturable_updated",
-        "payment_intent.succeeded",
-        "payment_intent.payment_failed",
-        "payment_intent.canceled",
-        "charge.pending",
-        "charge.succeeded",
-        "charge.captured",
-        "charge.failed",
-        "charge.expired",
-        "charge.refunded",
-        "charge.updated",
-        "charge.refund.updated",
-        "refund.created",
-        "refund.updated",
-        "refund.failed",
-        "charge.dispute.created",
-        "charge.dispute.funds_withdrawn",
-        "charge.dispute.updated",
-        "charge.dispute.closed",
-        "charge.dispute.funds_reinstated",
-        "checkout.session.completed",
-        "checkout.session.async_payment_succeeded",
-        "checkout.session.async_payment_failed",
-        "checkout.session.expired",
-        "invoice.created",
-        "invoice.updated",
-        "invoice.overdue",
-        "invoice.finalized",
-        "invoice.paid",
-        "invoice.payment_succeeded",
-        "invoice.payment_failed",
-        "invoice.payment_action_required",
-        "invoice.voided",
-        "invoice.marked_uncollectible",
-        "invoice.deleted",
-        "invoice_payment.paid",
-        "payout.created",
-        "payout.updated",
-        "payout.paid",
-        "payout.reconciliation_completed",
-        "payout.failed",
-        "payout.canceled",
-        "customer.created",
-        "customer.updated",
-        "customer.deleted",
-    ];
-    TYPES
+    EVENT_TYPES
         .iter()
-        .map(|t| match rule_for(t) {
-            Rule::Fixed(s) => (*t, Some(s)),
+        .map(|(t, _, rule)| match rule {
+            Rule::Fixed(s) => (*t, Some(*s)),
             _ => (*t, None),
         })
         .collect()
@@ -390,7 +486,6 @@ pub fn mapped_event_types() -> Vec<(&'static str, Option<Status>)> {
 impl Record {
     /// The record of an event with only its envelope: status `ignored`, everything else null.
     pub fn envelope(event: &Event) -> Record {
-        let obj = event.object();
         Record {
             event_id: event.id.clone(),
             event_type: event.event_type.clone(),
@@ -398,8 +493,8 @@ impl Record {
             livemode: event.livemode,
             account: event.account.clone(),
             api_version: event.api_version.clone(),
-            object: obj.and_then(|o| o.object.clone()),
-            object_id: obj.and_then(|o| o.id.clone()),
+            object: None,
+            object_id: None,
             status: Status::Ignored,
             order_ref: None,
             customer_id: None,
@@ -427,69 +522,86 @@ impl Record {
             payment_method_type: None,
             reason: None,
             failure: None,
+            risk_level: None,
             arrival_date: None,
+        }
+    }
+
+    /// The record of a mapped event whose object cannot be read.
+    fn unreadable(event: &Event, reason: impl Into<String>) -> Record {
+        Record {
+            status: Status::Unreadable,
+            reason: Some(reason.into()),
+            ..Record::envelope(event)
         }
     }
 }
 
-/// Normalizes a parsed event.
-pub fn normalize(event: &Event, options: &NormalizeOptions) -> Result<Record, NormalizeError> {
-    let obj = event.object();
-    let mut record = Record::envelope(event);
-    let rule = rule_for(&event.event_type);
-    let Some(obj) = obj else {
-        return Ok(record);
+/// Normalizes an event. Never fails: an event type that is not mapped gives `ignored`, a mapped
+/// one whose object cannot be read gives `unreadable` with the reason.
+pub fn normalize(event: &Event, options: &NormalizeOptions) -> Record {
+    let Some((kind, rule)) = rule_for(&event.event_type) else {
+        return Record::envelope(event);
     };
-    if rule == Rule::Ignore {
-        return Ok(record);
+    if let Some(refusal) = options
+        .mode
+        .refusal(event.livemode, event.account.as_deref())
+    {
+        return Record {
+            reason: Some(refusal),
+            ..Record::envelope(event)
+        };
     }
-    let kind = obj
-        .object
-        .as_deref()
-        .unwrap_or_else(|| kind_from_event(&event.event_type));
+    let obj = match event.read_object(NEEDED_FIELDS) {
+        Ok(Some(obj)) => obj,
+        Ok(None) => return Record::unreadable(event, "data.object is missing"),
+        Err(e) => return Record::unreadable(event, e.reason),
+    };
+    if let Some(other) = obj.object.as_deref().filter(|o| *o != kind) {
+        let other: String = other
+            .chars()
+            .filter(char::is_ascii_graphic)
+            .take(40)
+            .collect();
+        return Record::unreadable(
+            event,
+            format!("data.object.object is {other:?}, not the {kind} the event type carries"),
+        );
+    }
     let currency = match obj.currency.as_deref().filter(|c| !c.is_empty()) {
-        Some(code) => Some(Currency::new(code).map_err(|_| NormalizeError::InvalidCurrency)?),
+        Some(code) => match Currency::new(code) {
+            Ok(c) => Some(c),
+            Err(_) => {
+                return Record::unreadable(
+                    event,
+                    "data.object.currency is not a currency Stripe supports",
+                )
+            }
+        },
         None => None,
     };
+    let mut record = Record::envelope(event);
+    record.object = Some(kind.to_owned());
+    record.object_id = obj.id.clone();
     record.currency = currency.map(|c| c.code().to_owned());
     record.customer_id = id_of(&obj.customer);
-    record.order_ref = order_ref(obj, &options.order_keys);
+    record.order_ref = order_ref(&obj, &options.order_keys);
 
     let mut facts = Facts::default();
-    match kind {
-        "payment_intent" => payment_intent(obj, &mut record, &mut facts),
-        "charge" => charge(obj, &mut record, &mut facts),
-        "refund" => refund(obj, &mut record, &mut facts),
-        "dispute" => dispute(obj, &mut record, &mut facts),
-        "invoice" => invoice(obj, &mut record, &mut facts),
-        "invoice_payment" => invoice_payment(obj, &mut record, &mut facts),
-        "checkout.session" => checkout_session(obj, &mut record, &mut facts),
-        "payout" => payout(obj, &mut record, &mut facts),
-        "customer" => customer(obj, &mut record),
-        _ => {}
-    }
-
-    let setup_session = kind == "checkout.session" && obj.mode.as_deref() == Some("setup");
+    read_kind(kind, &obj, &mut record, &mut facts);
     record.status = match rule {
         // A setup-mode Checkout Session saves a payment method; no money moves.
-        _ if setup_session => Status::Ignored,
+        _ if kind == "checkout.session" && obj.mode.as_deref() == Some("setup") => Status::Ignored,
         Rule::Fixed(status) => status,
         Rule::FromObject => facts.object_status.unwrap_or(Status::Ignored),
-        Rule::ChargeSucceeded => {
-            if obj.captured == Some(false) {
-                Status::Authorized
-            } else {
-                Status::Paid
-            }
-        }
-        Rule::ChargeRefunded => charge_refund_status(obj),
-        Rule::Ignore => Status::Ignored,
+        Rule::ChargeSucceeded if obj.captured == Some(false) => Status::Authorized,
+        Rule::ChargeSucceeded => Status::Paid,
+        Rule::ChargeRefunded => charge_refund_status(&obj),
     };
     if record.status == Status::Ignored {
         // An object in a state we do not map: keep only the envelope.
-        return Ok(Record::envelope(event));
+        return Record::envelope(event);
     }
-
     if let Some(currency) = currency {
         let fmt = |minor: Option<i64>| minor.map(|m| minor_to_decimal(m, &currency));
         record.amount_minor = facts.amount;
@@ -500,7 +612,24 @@ pub fn normalize(event: &Event, options: &NormalizeOptions) -> Result<Record, No
     if let Some(bt) = facts.balance {
         apply_balance(&mut record, bt);
     }
-    Ok(record)
+    record
+}
+
+/// Reads the fields of one object kind into the record.
+fn read_kind<'a>(kind: &str, obj: &'a StripeObject, record: &mut Record, facts: &mut Facts<'a>) {
+    match kind {
+        "payment_intent" => payment_intent(obj, record, facts),
+        "charge" => charge(obj, record, facts),
+        "refund" => refund(obj, record, facts),
+        "dispute" => dispute(obj, record, facts),
+        "invoice" => invoice(obj, record, facts),
+        "invoice_payment" => invoice_payment(obj, record, facts),
+        "checkout.session" => checkout_session(obj, record, facts),
+        "payout" => payout(obj, record, facts),
+        "customer" => customer(obj, record),
+        "radar.early_fraud_warning" | "review" => radar(obj, record),
+        _ => {}
+    }
 }
 
 /// What the per-object readers found besides ids.
@@ -517,19 +646,6 @@ struct Balance<'a> {
     fee: i64,
     net: i64,
     currency: &'a str,
-}
-
-fn kind_from_event(event_type: &str) -> &str {
-    if event_type.starts_with("checkout.session.") {
-        return "checkout.session";
-    }
-    if event_type.starts_with("charge.dispute.") {
-        return "dispute";
-    }
-    if event_type.starts_with("charge.refund.") {
-        return "refund";
-    }
-    event_type.rsplit_once('.').map_or(event_type, |(k, _)| k)
 }
 
 fn id_of<T: crate::event::HasId>(field: &Option<Expandable<T>>) -> Option<String> {
@@ -689,6 +805,7 @@ fn charge<'a>(obj: &'a StripeObject, r: &mut Record, f: &mut Facts<'a>) {
         .as_ref()
         .and_then(|d| d.kind.clone());
     r.failure = failure(obj.failure_code.as_ref(), obj.failure_message.as_ref());
+    r.risk_level = obj.outcome.as_ref().and_then(|o| o.risk_level.clone());
     f.amount = charge_amount(obj);
     f.amount_refunded = obj.amount_refunded;
     f.balance = expanded_balance(&obj.balance_transaction);
@@ -773,7 +890,8 @@ fn dispute<'a>(obj: &'a StripeObject, r: &mut Record, f: &mut Facts<'a>) {
         }
     }
     f.object_status = obj.status.as_deref().map(|s| match s {
-        "won" | "warning_closed" | "prevented" => Status::DisputeWon,
+        "won" | "warning_closed" => Status::DisputeWon,
+        "prevented" => Status::DisputePrevented,
         "lost" => Status::DisputeLost,
         _ => Status::Disputed,
     });
@@ -887,6 +1005,17 @@ fn payout<'a>(obj: &'a StripeObject, r: &mut Record, f: &mut Facts<'a>) {
         "canceled" => Some(Status::Canceled),
         _ => None,
     });
+}
+
+/// Early fraud warnings and reviews: the payment they are about, and why.
+fn radar(obj: &StripeObject, r: &mut Record) {
+    r.charge = id_of(&obj.charge);
+    r.payment_intent = id_of(&obj.payment_intent);
+    r.reason = obj
+        .fraud_type
+        .clone()
+        .or_else(|| obj.closed_reason.clone())
+        .or_else(|| obj.reason.clone());
 }
 
 fn customer(obj: &StripeObject, r: &mut Record) {
@@ -1054,17 +1183,50 @@ mod tests {
     }
 
     #[test]
-    fn invalid_currency_is_an_error() {
-        let err = normalize_json(
-            event(
-                "payment_intent.succeeded",
-                r#"{"id":"pi_1","object":"payment_intent","amount":1,"currency":"us"}"#,
-            )
-            .as_bytes(),
-            &NormalizeOptions::default(),
-        )
-        .unwrap_err();
-        assert_eq!(err.code(), "invalid_currency");
+    fn unreadable_objects_are_records_not_errors() {
+        let r = norm(&event(
+            "payment_intent.succeeded",
+            r#"{"id":"pi_1","object":"payment_intent","amount":1,"currency":"us"}"#,
+        ));
+        assert_eq!(r.status, Status::Unreadable);
+        assert_eq!(
+            r.reason.as_deref(),
+            Some("data.object.currency is not a currency Stripe supports")
+        );
+        assert_eq!(r.amount, None);
+        let r = norm(&event(
+            "payment_intent.succeeded",
+            r#"{"id":"pi_1","object":"payment_intent","amount":"4242 4242","currency":"usd"}"#,
+        ));
+        assert_eq!(r.status, Status::Unreadable);
+        assert_eq!(
+            r.reason.as_deref(),
+            Some("data.object.amount has an unexpected type")
+        );
+        // A field the record does not need may have any shape.
+        let r = norm(&event(
+            "payment_intent.succeeded",
+            r#"{"id":"pi_1","object":"payment_intent","amount":100,"currency":"usd","status":"succeeded",
+                "description":{"x":1},"payment_method_types":"card","last_payment_error":7}"#,
+        ));
+        assert_eq!(r.status, Status::Paid);
+        assert_eq!(r.amount_minor, Some(100));
+        // Another object than the event type carries.
+        let r = norm(&event(
+            "charge.succeeded",
+            r#"{"id":"cn_1","object":"credit_note","amount":100,"currency":"usd"}"#,
+        ));
+        assert_eq!(r.status, Status::Unreadable);
+        assert!(r.reason.unwrap().contains("credit_note"));
+        // No object at all.
+        let r = norm(r#"{"id":"evt_1","type":"charge.succeeded","created":1}"#);
+        assert_eq!(r.status, Status::Unreadable);
+        // Ignored types are never read.
+        let r = norm(&event(
+            "credit_note.created",
+            r#"{"id":"cn_1","object":"credit_note","refunds":[{"refund":"re_1"}],"amount":{"value":1}}"#,
+        ));
+        assert_eq!(r.status, Status::Ignored);
     }
 
     #[test]
@@ -1079,6 +1241,30 @@ mod tests {
         assert_eq!(r.amount_refunded_minor, Some(700));
         assert_eq!(r.fee_minor, Some(100));
         assert_eq!(r.payment_method_type.as_deref(), Some("sepa_debit"));
+    }
+
+    #[test]
+    fn events_of_another_mode_or_account_are_ignored_with_the_reason() {
+        let json = event(
+            "payment_intent.succeeded",
+            r#"{"id":"pi_1","object":"payment_intent","amount":100,"currency":"usd","status":"succeeded","metadata":{"order_id":"A"}}"#,
+        );
+        let live_only = NormalizeOptions {
+            mode: ModeGuard::parse("live", "").unwrap(),
+            ..NormalizeOptions::default()
+        };
+        let r = normalize_json(json.as_bytes(), &live_only).unwrap();
+        assert_eq!(r.status, Status::Ignored);
+        assert_eq!(r.order_ref, None);
+        assert!(r.reason.unwrap().contains("test-mode"));
+        let test_only = NormalizeOptions {
+            mode: ModeGuard::parse("test", "platform").unwrap(),
+            ..NormalizeOptions::default()
+        };
+        assert_eq!(
+            normalize_json(json.as_bytes(), &test_only).unwrap().status,
+            Status::Paid
+        );
     }
 
     #[test]
@@ -1125,8 +1311,10 @@ mod tests {
     fn mapped_types_cover_every_rule() {
         let table = mapped_event_types();
         assert!(table.len() > 40);
-        for (t, _) in table {
-            assert_ne!(rule_for(t), Rule::Ignore, "{t}");
+        for (t, _) in &table {
+            assert!(rule_for(t).is_some(), "{t}");
         }
+        let unique: std::collections::BTreeSet<_> = table.iter().map(|(t, _)| t).collect();
+        assert_eq!(unique.len(), table.len(), "each event type once");
     }
 }

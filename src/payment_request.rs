@@ -241,15 +241,9 @@ fn amount(field: &str, text: &str, currency: &Currency) -> Result<i64, RequestEr
 
 fn check(order: &Order) -> Result<Checked<'_>, RequestError> {
     check_text("id", &order.id, CLIENT_REFERENCE_MAX_LEN)?;
+    // Only Stripe's presentment currencies: others are `unknown_currency`, never two decimals.
     let currency =
         Currency::new(&order.currency).map_err(|e| RequestError::money("currency", e))?;
-    if !currency.is_supported() {
-        return Err(RequestError::new(
-            "currency",
-            "unsupported_currency",
-            format!("{} is not a currency Stripe charges in", currency.code()),
-        ));
-    }
     if order.lines.is_empty() {
         return Err(RequestError::new(
             "lines",
@@ -608,10 +602,19 @@ pub fn payment_intent(order: &Order) -> Result<StripeRequest, RequestError> {
     Ok(request("payment_intent", "/v1/payment_intents", &c, form))
 }
 
+/// Completed Checkout Sessions a per-order Payment Link accepts before Stripe deactivates it
+/// (`restrictions[completed_sessions][limit]`): one order, one payment.
+pub const PAYMENT_LINK_COMPLETED_SESSIONS_LIMIT: u32 = 1;
+
 /// `POST /v1/payment_links` with price_data line items (accepted since API version
 /// 2025-07-30.basil; send a `Stripe-Version` at least that recent), metadata on the link (copied
 /// to its Checkout Sessions) and on the PaymentIntent, and a redirect after payment. Shipping
 /// cannot be priced inline on a Payment Link: orders with shipping are refused.
+///
+/// The link is single-use: `restrictions[completed_sessions][limit]=1`, so Stripe deactivates
+/// it once one Checkout Session on it completes and the order cannot be paid twice through it
+/// (in Stripe's API since December 2023, stripe-node 14.8.0 of 2023-12-07: an additive
+/// change, not tied to an API version).
 pub fn payment_link(order: &Order) -> Result<StripeRequest, RequestError> {
     let c = check(order)?;
     if order.lines.len() + usize::from(order.tax.is_some()) > PAYMENT_LINK_MAX_LINES {
@@ -636,6 +639,10 @@ pub fn payment_link(order: &Order) -> Result<StripeRequest, RequestError> {
         form.add("after_completion[type]", "redirect");
         form.add("after_completion[redirect][url]", url.clone());
     }
+    form.add(
+        "restrictions[completed_sessions][limit]",
+        PAYMENT_LINK_COMPLETED_SESSIONS_LIMIT.to_string(),
+    );
     Ok(request("payment_link", "/v1/payment_links", &c, form))
 }
 
@@ -869,6 +876,65 @@ mod tests {
     }
 
     #[test]
+    fn payment_link_body_is_single_use() {
+        let mut o = order();
+        o.shipping = None;
+        o.total = "20.98".into();
+        let link = payment_link(&o).unwrap();
+        assert_eq!(
+            (link.method, link.path, link.amount_minor),
+            ("POST", "/v1/payment_links", 2098)
+        );
+        let expected: Vec<(&str, &str)> = vec![
+            ("line_items[0][price_data][currency]", "usd"),
+            ("line_items[0][price_data][product_data][name]", "Pro plan"),
+            ("line_items[0][price_data][unit_amount]", "899"),
+            ("line_items[0][quantity]", "2"),
+            ("line_items[1][price_data][currency]", "usd"),
+            ("line_items[1][price_data][product_data][name]", "Sticker"),
+            ("line_items[1][price_data][unit_amount]", "150"),
+            ("line_items[1][quantity]", "1"),
+            ("line_items[2][price_data][currency]", "usd"),
+            ("line_items[2][price_data][product_data][name]", "VAT"),
+            ("line_items[2][price_data][unit_amount]", "150"),
+            ("line_items[2][quantity]", "1"),
+            ("metadata[order_id]", "1001"),
+            ("metadata[customer_id]", "C-77"),
+            ("payment_intent_data[metadata][order_id]", "1001"),
+            ("payment_intent_data[metadata][customer_id]", "C-77"),
+            ("after_completion[type]", "redirect"),
+            (
+                "after_completion[redirect][url]",
+                "https://shop.example.com/orders/1001/thanks",
+            ),
+            ("restrictions[completed_sessions][limit]", "1"),
+        ];
+        let got = pairs(&link.body);
+        assert_eq!(
+            got.iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect::<Vec<_>>(),
+            expected
+        );
+        // Stripe's bracket notation, percent-encoded on the wire.
+        assert!(
+            link.body
+                .ends_with("&restrictions%5Bcompleted_sessions%5D%5Blimit%5D=1"),
+            "{}",
+            link.body
+        );
+        // Without a success_url (no redirect) the link is still single-use.
+        o.success_url = None;
+        let got = pairs(&payment_link(&o).unwrap().body);
+        assert!(got.contains(&("restrictions[completed_sessions][limit]".into(), "1".into())));
+        assert!(!got.iter().any(|(k, _)| k.starts_with("after_completion")));
+        // Checkout Sessions and PaymentIntents are single-payment by nature: no restriction.
+        for other in [checkout_session(&order()), payment_intent(&order())] {
+            assert!(!other.unwrap().body.contains("restrictions"));
+        }
+    }
+
+    #[test]
     fn idempotency_keys_are_deterministic_per_attempt() {
         let a = checkout_session(&order()).unwrap().idempotency_key;
         assert_eq!(a, checkout_session(&order()).unwrap().idempotency_key);
@@ -938,7 +1004,12 @@ mod tests {
             (
                 |o| o.currency = "xcg".into(),
                 "currency",
-                "unsupported_currency",
+                "unknown_currency",
+            ),
+            (
+                |o| o.currency = "XAU".into(),
+                "currency",
+                "unknown_currency",
             ),
             (
                 |o| o.customer_email = Some("jenny".into()),

@@ -1,24 +1,18 @@
-//! The state of one order, built from normalized records in any order, any number of times.
+//! The state of one order (schema version 2), built from normalized records in any order, any
+//! number of times.
 //!
-//! Stripe delivers webhooks at least once and in no particular order. [`OrderState::merge`] is
-//! a join: merging is commutative, associative and idempotent, so every permutation of a set
-//! of records, with any duplicates, ends in the same state. The rules:
+//! Stripe delivers webhooks at least once and in no particular order. The state keeps what each
+//! Stripe object last said ([`ObjectState`] per PaymentIntent, Checkout Session, invoice,
+//! invoice payment and charge; [`RefundState`], [`DisputeState`], fraud warnings and reviews by
+//! id). Merging a record is a join on those maps: commutative, associative and idempotent, so
+//! every permutation of a set of records, with any duplicates, ends in the same state.
 //!
-//! - **Payment status** by precedence: `pending`/`requires_action`/`failed` (the latest by event
-//!   time wins among them; a retry after a failure can still succeed) < `authorized` <
-//!   `canceled`/`expired`/`void`/`uncollectible` < `paid`. So a late `processing` never
-//!   downgrades `paid`, and a late `created` never undoes `canceled`.
-//! - **Refunds** accumulate by refund id (the same refund twice counts once; a refund that later
-//!   fails stops counting), and the latest cumulative `amount_refunded` a charge reported is a
-//!   floor. A refunded total covering the paid amount is `refunded`, else `partially_refunded`.
-//! - **Disputes** by dispute id: `disputed` < `dispute_won` < `dispute_lost`. Any open dispute
-//!   makes the order `disputed`; closed ones make it `dispute_won` / `dispute_lost`.
-//! - Payout statuses: `payout_pending` < `canceled` < `payout_paid` < `payout_failed` (a payout
-//!   can fail after it was reported paid).
-//!
-//! Records that say nothing about a payment (`ignored`, customer updates) leave the state as
-//! it was. A record for another order, or in another currency, is refused with an error and
-//! changes nothing.
+//! Everything else is derived from them after each merge ([`derive`](OrderState::merge)):
+//! the objects are grouped into **payment attempts** (a PaymentIntent with its charges, the
+//! Checkout Session and invoice that point at it; a session until it has a PaymentIntent; an
+//! invoice; a charge without a PaymentIntent), each with its own status and amounts, and the
+//! order-level view follows from the attempts, refunds and disputes by the contract documented
+//! on [`OrderState`] and in the README ("Order state").
 
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
@@ -29,16 +23,20 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::money::{minor_to_decimal, Currency};
-use crate::normalize::{Record, Status};
+use crate::normalize::{Concern, Record, Status};
+
+mod attempts;
+mod upgrade;
+
+pub use attempts::Attempt;
+
+/// The version of the state's JSON written by this crate.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Why a record could not be merged. The state is unchanged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum MergeError {
-    /// The record belongs to another order.
-    OrderMismatch { state: String, record: String },
-    /// The record is in another currency than the order.
-    CurrencyMismatch { state: String, record: String },
     /// The stored state is inconsistent (e.g. edited by hand), or an amount overflowed.
     InvalidState { reason: &'static str },
 }
@@ -46,8 +44,6 @@ pub enum MergeError {
 impl MergeError {
     pub fn code(&self) -> &'static str {
         match self {
-            MergeError::OrderMismatch { .. } => "order_mismatch",
-            MergeError::CurrencyMismatch { .. } => "currency_mismatch",
             MergeError::InvalidState { .. } => "invalid_state",
         }
     }
@@ -56,14 +52,6 @@ impl MergeError {
 impl fmt::Display for MergeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            MergeError::OrderMismatch { state, record } => write!(
-                f,
-                "record for order {record:?} cannot be merged into the state of order {state:?}"
-            ),
-            MergeError::CurrencyMismatch { state, record } => write!(
-                f,
-                "record in {record} cannot be merged into an order in {state}"
-            ),
             MergeError::InvalidState { reason } => write!(f, "invalid order state: {reason}"),
         }
     }
@@ -71,81 +59,207 @@ impl fmt::Display for MergeError {
 
 impl std::error::Error for MergeError {}
 
-/// The strongest payment status seen, with what decides between equals.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct StatusKey {
-    tier: u8,
-    /// Event time, for tiers where the latest wins; 0 elsewhere.
-    at: i64,
-    rank: u8,
-    status: Status,
+const OVERFLOW: MergeError = MergeError::InvalidState {
+    reason: "amounts overflow",
+};
+
+/// What one payment object (PaymentIntent, Checkout Session, invoice, invoice payment, charge)
+/// last said.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ObjectState {
+    /// `payment_intent`, `checkout.session`, `invoice`, `invoice_payment` or `charge`.
+    pub object: String,
+    /// The strongest status it reported (see the precedence in the README); `None` for a
+    /// charge known only from another object's refund figure.
+    pub status: Option<Status>,
+    /// When it reported that status: the latest time for `pending`/`requires_action`/`failed`,
+    /// the earliest for the others (so `paid` keeps the time the money was taken).
+    pub at: i64,
+    pub currency: Option<String>,
+    /// The amount it asks for (the largest reported).
+    pub amount_minor: Option<i64>,
+    /// The money it took (the largest captured amount reported); 0 when none.
+    pub captured_minor: i64,
+    /// Charges: the cumulative `amount_refunded` it reported most recently, and when.
+    pub refunded_minor: Option<i64>,
+    pub refunded_at: Option<i64>,
+    /// Stripe's fee and the net of its balance transaction, in `settlement_currency`.
+    pub fee_minor: Option<i64>,
+    pub net_minor: Option<i64>,
+    pub settlement_currency: Option<String>,
+    /// Radar's risk level (charges).
+    pub risk_level: Option<String>,
+    /// The other objects it names (its PaymentIntent, charge, invoice, session).
+    pub links: BTreeSet<String>,
 }
 
-/// A refund as seen so far.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct RefundEntry {
-    /// 1 pending, 2 succeeded, 3 failed or canceled (a refund can fail after it succeeded).
-    pub stage: u8,
-    /// Event time of that stage.
+/// A refund, by its latest status.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RefundState {
+    /// `pending`, `refunded` (succeeded), `failed` or `canceled`.
+    pub status: Option<Status>,
     pub at: i64,
     pub amount_minor: i64,
-    /// The charge refunded, when known.
+    pub currency: Option<String>,
     pub charge: Option<String>,
+    pub payment_intent: Option<String>,
 }
 
-impl RefundEntry {
-    fn counts(&self) -> bool {
-        self.stage <= 2
+impl RefundState {
+    /// Whether its money counts as refunded: pending or succeeded.
+    pub fn counts(&self) -> bool {
+        matches!(self.status, Some(Status::Pending | Status::Refunded))
     }
 }
 
-/// The merged state of one order. The `status` and amount fields are derived from the others
-/// after every merge; store and pass back the whole object.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// A dispute, by its most advanced status (`disputed` < `dispute_won` < `dispute_prevented` <
+/// `dispute_lost`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct OrderState {
-    pub order_ref: Option<String>,
+pub struct DisputeState {
     pub status: Option<Status>,
+    pub at: i64,
+    pub amount_minor: i64,
     pub currency: Option<String>,
-    /// The largest payment amount seen (the order/payment total).
+    pub charge: Option<String>,
+    pub payment_intent: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// An early fraud warning or a review: a flag on the payment it names.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FlagState {
+    /// `fraud_warning`, `review_open` or `review_closed` (closed wins over open).
+    pub status: Option<Status>,
+    pub at: i64,
+    pub charge: Option<String>,
+    pub payment_intent: Option<String>,
+    /// The fraud type or the review's (closing) reason.
+    pub reason: Option<String>,
+}
+
+/// The amounts of an order in one currency.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Totals {
+    /// What the order asks: the largest amount any attempt asked for.
+    pub requested_minor: i64,
+    /// Money captured, summed over attempts (two payments count twice).
+    pub paid_minor: i64,
+    /// Refunds, each once by id, whose latest status is pending or succeeded.
+    pub refunded_minor: i64,
+    /// Taken back by lost disputes.
+    pub dispute_lost_minor: i64,
+    /// Returned to the customer in all: refunds, prevented disputes (counted once with the
+    /// refund Stripe also makes), lost disputes.
+    pub returned_minor: i64,
+}
+
+/// The state of one order. Store and pass back the whole object; everything below `objects`
+/// is what Stripe said, everything above is derived from it after every merge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "upgrade::Stored")]
+pub struct OrderState {
+    /// [`SCHEMA_VERSION`]. States written by version 1 (no `schema_version`) are upgraded
+    /// when read.
+    pub schema_version: u32,
+    /// The order: the reference records name (the smallest, if they disagree; see `conflicts`).
+    pub order_ref: Option<String>,
+    /// The order-level status (see the README's contract).
+    pub status: Option<Status>,
+    /// The currency of the amounts below; `None` when the order has amounts in several
+    /// currencies (then see `totals` and `conflicts`).
+    pub currency: Option<String>,
     #[serde(with = "rust_decimal::serde::str_option")]
-    pub amount: Option<Decimal>,
-    pub amount_minor: Option<i64>,
-    /// The largest amount reported as paid or authorized.
+    pub amount_requested: Option<Decimal>,
+    pub amount_requested_minor: Option<i64>,
     #[serde(with = "rust_decimal::serde::str_option")]
     pub amount_paid: Option<Decimal>,
     pub amount_paid_minor: Option<i64>,
     #[serde(with = "rust_decimal::serde::str_option")]
     pub amount_refunded: Option<Decimal>,
-    pub amount_refunded_minor: i64,
+    pub amount_refunded_minor: Option<i64>,
+    /// Per currency, when the order has any amount.
+    pub totals: BTreeMap<String, Totals>,
+    /// More captured than asked: paid twice (or more).
+    pub overpaid: bool,
+    /// An early fraud warning was issued on one of its payments.
+    pub fraud_warning: bool,
+    /// A Radar review of one of its payments is open.
+    pub review_open: bool,
+    /// The highest Radar risk level of its charges.
+    pub risk_level: Option<String>,
     pub customer_id: Option<String>,
-    pub payment_intents: BTreeSet<String>,
-    pub charges: BTreeSet<String>,
-    pub invoices: BTreeSet<String>,
-    pub checkout_sessions: BTreeSet<String>,
-    pub payouts: BTreeSet<String>,
-    pub refunds: BTreeMap<String, RefundEntry>,
-    pub disputes: BTreeMap<String, Status>,
-    /// Event time of the newest record merged.
-    pub last_event_at: Option<i64>,
-    /// Id of the newest record merged (by event time, then id): the same whatever the order.
-    pub last_event_id: Option<String>,
-    /// The charge that took the money (of the paid records; the smallest id if several).
+    /// A payment method type seen (the greatest, for a deterministic choice).
+    pub payment_method_type: Option<String>,
+    /// The earliest time money was taken.
+    pub paid_at: Option<i64>,
+    /// The charge that took the money (the smallest id if several did).
     pub paid_charge: Option<String>,
-    /// Stripe's fee and the net of the payment's balance transaction, in its settlement
-    /// currency, when an event carried it expanded.
+    /// Stripe's fee and net over the captured payments, when known in one settlement currency.
     pub fee_minor: Option<i64>,
     pub net_minor: Option<i64>,
     pub settlement_currency: Option<String>,
-    /// A payment method type seen (the greatest, for a deterministic choice).
-    pub payment_method_type: Option<String>,
-    /// Event time of the earliest record saying the money was taken (paid or later).
-    pub paid_at: Option<i64>,
-    /// Internal: the payment status key.
-    pub base: Option<StatusKey>,
-    /// Internal: per charge id, the latest cumulative refunded amount it reported, as
-    /// (event time, amount).
-    pub charge_refunded: BTreeMap<String, (i64, i64)>,
+    /// The newest record merged (by event time, then id): the same whatever the order.
+    pub last_event_at: Option<i64>,
+    pub last_event_id: Option<String>,
+    /// What disagrees between records, in words (`currencies: EUR, USD`, `order refs: A, B`).
+    pub conflicts: Vec<String>,
+    /// The payment attempts, by id.
+    pub attempts: Vec<Attempt>,
+    /// Every order reference the records named.
+    pub order_refs: BTreeSet<String>,
+    pub objects: BTreeMap<String, ObjectState>,
+    pub refunds: BTreeMap<String, RefundState>,
+    pub disputes: BTreeMap<String, DisputeState>,
+    /// Early fraud warnings and reviews, by id.
+    pub flags: BTreeMap<String, FlagState>,
+    /// Customers named by records (the greatest becomes `customer_id`).
+    pub customers: BTreeSet<String>,
+    pub payment_method_types: BTreeSet<String>,
+}
+
+impl Default for OrderState {
+    fn default() -> Self {
+        OrderState {
+            schema_version: SCHEMA_VERSION,
+            order_ref: None,
+            status: None,
+            currency: None,
+            amount_requested: None,
+            amount_requested_minor: None,
+            amount_paid: None,
+            amount_paid_minor: None,
+            amount_refunded: None,
+            amount_refunded_minor: None,
+            totals: BTreeMap::new(),
+            overpaid: false,
+            fraud_warning: false,
+            review_open: false,
+            risk_level: None,
+            customer_id: None,
+            payment_method_type: None,
+            paid_at: None,
+            paid_charge: None,
+            fee_minor: None,
+            net_minor: None,
+            settlement_currency: None,
+            last_event_at: None,
+            last_event_id: None,
+            conflicts: Vec::new(),
+            attempts: Vec::new(),
+            order_refs: BTreeSet::new(),
+            objects: BTreeMap::new(),
+            refunds: BTreeMap::new(),
+            disputes: BTreeMap::new(),
+            flags: BTreeMap::new(),
+            customers: BTreeSet::new(),
+            payment_method_types: BTreeSet::new(),
+        }
+    }
 }
 
 /// What a merge did.
@@ -153,11 +267,14 @@ pub struct OrderState {
 pub enum MergeOutcome {
     /// The state changed.
     Changed,
-    /// The record added nothing (a duplicate, a stale record, or an ignored event).
+    /// The record added nothing (a duplicate, a stale record, or an event that does not
+    /// concern an order's payment).
     Unchanged,
 }
 
-fn status_key(status: Status, at: i64) -> Option<StatusKey> {
+/// The precedence of payment statuses within one object and one attempt: (tier, time for the
+/// tier where the latest wins, rank). `None`: not an attempt status.
+pub(crate) fn status_key(status: Status, at: i64) -> Option<(u8, i64, u8)> {
     use Status::*;
     let (tier, timed, rank) = match status {
         Pending => (1, true, 0),
@@ -169,26 +286,41 @@ fn status_key(status: Status, at: i64) -> Option<StatusKey> {
         Uncollectible => (3, false, 2),
         Void => (3, false, 3),
         Paid => (4, false, 0),
-        PayoutPending => (1, true, 3),
-        PayoutPaid => (4, false, 1),
-        PayoutFailed => (5, false, 0),
-        // Refund, dispute and non-payment statuses are tracked elsewhere.
-        PartiallyRefunded | Refunded | Disputed | DisputeWon | DisputeLost | CustomerActive
-        | CustomerDeleted | Ignored => return None,
+        _ => return None,
     };
-    Some(StatusKey {
-        tier,
-        at: if timed { at } else { 0 },
-        rank,
-        status,
-    })
+    Some((tier, if timed { at } else { 0 }, rank))
 }
 
-fn dispute_rank(status: Status) -> u8 {
+/// Which of two (status, time) observations of one object wins: the higher key; among equal
+/// keys, the earlier time.
+fn stronger(a: (Status, i64), b: (Status, i64)) -> (Status, i64) {
+    let key = |(s, at): (Status, i64)| {
+        status_key(s, at).map(|(t, x, r)| (t, x, r, std::cmp::Reverse(at)))
+    };
+    if key(b) > key(a) {
+        b
+    } else {
+        a
+    }
+}
+
+fn dispute_rank(status: Option<Status>) -> u8 {
     match status {
-        Status::DisputeLost => 3,
-        Status::DisputeWon => 2,
-        _ => 1,
+        Some(Status::DisputeLost) => 4,
+        Some(Status::DisputePrevented) => 3,
+        Some(Status::DisputeWon) => 2,
+        Some(_) => 1,
+        None => 0,
+    }
+}
+
+fn risk_rank(level: Option<&str>) -> u8 {
+    match level {
+        Some("highest") => 4,
+        Some("elevated") => 3,
+        Some("normal") => 2,
+        Some(_) => 1,
+        None => 0,
     }
 }
 
@@ -199,25 +331,37 @@ fn max_opt<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
     }
 }
 
-/// Whether a record's `amount` is a payment amount (not a refund's, dispute's or payout's).
-fn is_payment_object(record: &Record) -> bool {
-    !matches!(
-        record.object.as_deref(),
-        Some("refund" | "dispute" | "payout" | "customer")
+/// Whether a record's money was captured, from its status (refunds and disputes on a charge or
+/// payment imply it was).
+fn captured(status: Status) -> bool {
+    matches!(
+        status,
+        Status::Paid
+            | Status::PartiallyRefunded
+            | Status::Refunded
+            | Status::Disputed
+            | Status::DisputeWon
+            | Status::DisputeLost
+            | Status::DisputePrevented
     )
 }
 
 impl OrderState {
     /// An empty state for `order_ref`.
     pub fn new(order_ref: impl Into<String>) -> Self {
+        let order_ref = order_ref.into();
         OrderState {
-            order_ref: Some(order_ref.into()),
+            order_ref: Some(order_ref.clone()),
+            order_refs: BTreeSet::from([order_ref]),
             ..OrderState::default()
         }
     }
 
     /// Merges `record` into the state. On error the state is unchanged.
     pub fn merge(&mut self, record: &Record) -> Result<MergeOutcome, MergeError> {
+        if !record.status.is_order_payment() {
+            return Ok(MergeOutcome::Unchanged);
+        }
         let mut next = self.clone();
         next.apply(record)?;
         next.derive()?;
@@ -235,219 +379,6 @@ impl OrderState {
         Ok(next)
     }
 
-    fn apply(&mut self, r: &Record) -> Result<(), MergeError> {
-        if matches!(
-            r.status,
-            Status::Ignored | Status::CustomerActive | Status::CustomerDeleted
-        ) {
-            return Ok(());
-        }
-        if let (Some(state), Some(record)) = (&self.order_ref, &r.order_ref) {
-            if state != record {
-                return Err(MergeError::OrderMismatch {
-                    state: state.clone(),
-                    record: record.clone(),
-                });
-            }
-        }
-        if let (Some(state), Some(record)) = (&self.currency, &r.currency) {
-            if state != record {
-                return Err(MergeError::CurrencyMismatch {
-                    state: state.clone(),
-                    record: record.clone(),
-                });
-            }
-        }
-        self.order_ref = self.order_ref.take().or_else(|| r.order_ref.clone());
-        self.currency = self.currency.take().or_else(|| r.currency.clone());
-        self.customer_id = max_opt(self.customer_id.take(), r.customer_id.clone());
-        let newest = max_opt(
-            self.last_event_at.zip(self.last_event_id.take()),
-            Some((r.created, r.event_id.clone())),
-        );
-        (self.last_event_at, self.last_event_id) = newest.unzip();
-        self.payment_method_type = max_opt(
-            self.payment_method_type.take(),
-            r.payment_method_type.clone(),
-        );
-        let ids = [
-            (&mut self.payment_intents, &r.payment_intent),
-            (&mut self.charges, &r.charge),
-            (&mut self.invoices, &r.invoice),
-            (&mut self.checkout_sessions, &r.checkout_session),
-            (&mut self.payouts, &r.payout),
-        ];
-        for (set, id) in ids {
-            if let Some(id) = id {
-                set.insert(id.clone());
-            }
-        }
-
-        let object = r.object.as_deref();
-        match object {
-            Some("refund") => {
-                if let (Some(id), Some(amount)) = (&r.refund, r.amount_minor) {
-                    let stage = match r.status {
-                        Status::Pending => 1,
-                        Status::Refunded => 2,
-                        _ => 3,
-                    };
-                    let entry = RefundEntry {
-                        stage,
-                        at: r.created,
-                        amount_minor: amount,
-                        charge: r.charge.clone(),
-                    };
-                    match self.refunds.get_mut(id) {
-                        Some(slot) if *slot >= entry => {}
-                        Some(slot) => *slot = entry,
-                        None => {
-                            self.refunds.insert(id.clone(), entry);
-                        }
-                    }
-                }
-                return Ok(());
-            }
-            Some("dispute") => {
-                if let Some(id) = &r.dispute {
-                    let slot = self.disputes.entry(id.clone()).or_insert(r.status);
-                    if dispute_rank(r.status) > dispute_rank(*slot) {
-                        *slot = r.status;
-                    }
-                }
-                return Ok(());
-            }
-            _ => {}
-        }
-
-        if is_payment_object(r) {
-            self.amount_minor = max_opt(self.amount_minor, r.amount_minor);
-            if let (Some(fee), Some(net), Some(cur)) =
-                (r.fee_minor, r.net_minor, &r.settlement_currency)
-            {
-                let seen = self
-                    .fee_minor
-                    .zip(self.net_minor)
-                    .zip(self.settlement_currency.take());
-                let ((fee, net), cur) = max_opt(seen, Some(((fee, net), cur.clone())))
-                    .unwrap_or(((fee, net), cur.clone()));
-                (self.fee_minor, self.net_minor, self.settlement_currency) =
-                    (Some(fee), Some(net), Some(cur));
-            }
-            // A released authorization reports its amount as refunded: not a refund of money.
-            let captured = matches!(
-                r.status,
-                Status::Paid | Status::PartiallyRefunded | Status::Refunded
-            );
-            if let (Some(refunded), true) = (r.amount_refunded_minor, captured) {
-                let key = r.charge.clone().unwrap_or_default();
-                let seen = self.charge_refunded.get(&key).copied();
-                if let Some(newer) = max_opt(seen, Some((r.created, refunded))) {
-                    self.charge_refunded.insert(key, newer);
-                }
-            }
-        }
-        let status = match r.status {
-            // A charge or payment reporting refunds was paid first.
-            Status::Refunded | Status::PartiallyRefunded => Status::Paid,
-            Status::Disputed | Status::DisputeWon | Status::DisputeLost => Status::Paid,
-            other => other,
-        };
-        // Only money actually taken counts as paid (an authorization may be captured partially).
-        if status == Status::Paid && is_payment_object(r) {
-            self.amount_paid_minor = max_opt(self.amount_paid_minor, r.amount_minor);
-            self.paid_at = Some(self.paid_at.map_or(r.created, |at| at.min(r.created)));
-            if let Some(charge) = &r.charge {
-                self.paid_charge = Some(match self.paid_charge.take() {
-                    Some(seen) if seen <= *charge => seen,
-                    _ => charge.clone(),
-                });
-            }
-        }
-        self.base = max_opt(self.base, status_key(status, r.created));
-        Ok(())
-    }
-
-    /// Recomputes the derived fields from the others.
-    fn derive(&mut self) -> Result<(), MergeError> {
-        let overflow = MergeError::InvalidState {
-            reason: "refund amounts overflow",
-        };
-        // Per charge: the refunds known one by one, or the charge's own cumulative figure minus
-        // the refunds that failed after it reported it, whichever is more.
-        // A refund that names no charge belongs to the order's only charge, if it has one.
-        let only_charge = match self.charges.len() {
-            1 => self.charges.first().map(String::as_str),
-            _ => None,
-        };
-        let charge_of = |r: &RefundEntry| -> String {
-            r.charge.as_deref().or(only_charge).unwrap_or("").to_owned()
-        };
-        let mut per_charge: BTreeMap<String, i64> = BTreeMap::new();
-        for refund in self.refunds.values().filter(|r| r.counts()) {
-            let slot = per_charge.entry(charge_of(refund)).or_insert(0);
-            *slot = slot
-                .checked_add(refund.amount_minor)
-                .ok_or(overflow.clone())?;
-        }
-        for (charge, (at, amount)) in &self.charge_refunded {
-            let failed_since = self
-                .refunds
-                .values()
-                .filter(|r| !r.counts() && r.at > *at && charge_of(r) == *charge)
-                .try_fold(0i64, |acc, r| acc.checked_add(r.amount_minor))
-                .ok_or(overflow.clone())?;
-            let floor = amount.saturating_sub(failed_since).max(0);
-            let slot = per_charge.entry(charge.clone()).or_insert(0);
-            *slot = (*slot).max(floor);
-        }
-        self.amount_refunded_minor = per_charge
-            .values()
-            .try_fold(0i64, |acc, v| acc.checked_add(*v))
-            .ok_or(overflow)?;
-
-        let base = self.base.map(|k| k.status);
-        let open_dispute = self.disputes.values().any(|s| *s == Status::Disputed);
-        let lost = self.disputes.values().any(|s| *s == Status::DisputeLost);
-        self.status = if !self.disputes.is_empty() {
-            Some(if open_dispute {
-                Status::Disputed
-            } else if lost {
-                Status::DisputeLost
-            } else {
-                Status::DisputeWon
-            })
-        } else if self.amount_refunded_minor > 0 && !self.is_payout() {
-            let total = self.amount_paid_minor.or(self.amount_minor);
-            // Without a known paid amount, "partially" is the claim that can only grow.
-            Some(match total {
-                Some(total) if self.amount_refunded_minor >= total => Status::Refunded,
-                _ => Status::PartiallyRefunded,
-            })
-        } else {
-            base
-        };
-
-        let currency = match &self.currency {
-            Some(code) => Some(Currency::new(code).map_err(|_| MergeError::InvalidState {
-                reason: "the currency is not a three-letter code",
-            })?),
-            None => None,
-        };
-        let fmt = |minor: Option<i64>| Some(minor_to_decimal(minor?, currency.as_ref()?));
-        self.amount = fmt(self.amount_minor);
-        self.amount_paid = fmt(self.amount_paid_minor);
-        self.amount_refunded = fmt(Some(self.amount_refunded_minor));
-        Ok(())
-    }
-
-    fn is_payout(&self) -> bool {
-        matches!(
-            self.base.map(|k| k.status),
-            Some(Status::PayoutPending | Status::PayoutPaid | Status::PayoutFailed)
-        )
-    }
-
     /// Folds records into a new state (convenience for tests and replays).
     pub fn from_records<'a>(
         records: impl IntoIterator<Item = &'a Record>,
@@ -458,255 +389,305 @@ impl OrderState {
         }
         Ok(state)
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::normalize::{normalize_json, NormalizeOptions};
-
-    fn rec(event_type: &str, created: i64, object: &str) -> Record {
-        let json = format!(
-            r#"{{"id":"evt_{created}_{event_type}","type":"{event_type}","created":{created},"data":{{"object":{object}}}}}"#
+    /// The join of one record into the observations.
+    fn apply(&mut self, r: &Record) -> Result<(), MergeError> {
+        self.order_refs.extend(r.order_ref.clone());
+        self.customers.extend(r.customer_id.clone());
+        self.payment_method_types
+            .extend(r.payment_method_type.clone());
+        let newest = max_opt(
+            self.last_event_at.zip(self.last_event_id.take()),
+            Some((r.created, r.event_id.clone())),
         );
-        normalize_json(json.as_bytes(), &NormalizeOptions::default()).unwrap()
+        (self.last_event_at, self.last_event_id) = newest.unzip();
+        if r.status.concern() == Concern::Flag {
+            self.apply_flag(r);
+            return Ok(());
+        }
+        match r.object.as_deref() {
+            Some("refund") => self.apply_refund(r),
+            Some("dispute") => self.apply_dispute(r),
+            Some(_) => self.apply_object(r),
+            None => {}
+        }
+        Ok(())
     }
 
-    fn pi(event_type: &str, created: i64, status: &str) -> Record {
-        rec(
-            event_type,
-            created,
-            &format!(
-                r#"{{"id":"pi_1","object":"payment_intent","amount":5000,"amount_received":5000,"currency":"usd","status":"{status}","metadata":{{"order_id":"A-1"}}}}"#
-            ),
-        )
-    }
-
-    fn refund(id: &str, created: i64, amount: i64, status: &str) -> Record {
-        let event = if status == "failed" {
-            "refund.failed"
-        } else {
-            "refund.created"
+    fn apply_flag(&mut self, r: &Record) {
+        let Some(id) = &r.object_id else { return };
+        let seen = FlagState {
+            status: Some(r.status),
+            at: r.created,
+            charge: r.charge.clone(),
+            payment_intent: r.payment_intent.clone(),
+            reason: r.reason.clone(),
         };
-        rec(
-            event,
-            created,
-            &format!(
-                r#"{{"id":"{id}","object":"refund","amount":{amount},"currency":"usd","status":"{status}","charge":"ch_1","payment_intent":"pi_1"}}"#
-            ),
-        )
-    }
-
-    #[test]
-    fn late_processing_never_downgrades_paid() {
-        let mut s = OrderState::default();
-        s.merge(&pi("payment_intent.succeeded", 20, "succeeded"))
-            .unwrap();
-        assert_eq!(s.status, Some(Status::Paid));
-        let out = s
-            .merge(&pi("payment_intent.processing", 10, "processing"))
-            .unwrap();
-        assert_eq!(s.status, Some(Status::Paid));
-        assert_eq!(out, MergeOutcome::Unchanged);
-        assert_eq!(s.amount_paid.unwrap().to_string(), "50.00");
-        assert_eq!(s.order_ref.as_deref(), Some("A-1"));
-    }
-
-    #[test]
-    fn latest_open_status_wins_and_retry_can_succeed() {
-        let mut s = OrderState::default();
-        s.merge(&pi(
-            "payment_intent.payment_failed",
-            10,
-            "requires_payment_method",
-        ))
-        .unwrap();
-        s.merge(&pi("payment_intent.requires_action", 20, "requires_action"))
-            .unwrap();
-        assert_eq!(s.status, Some(Status::RequiresAction));
-        s.merge(&pi("payment_intent.created", 1, "requires_payment_method"))
-            .unwrap();
-        assert_eq!(s.status, Some(Status::RequiresAction));
-        s.merge(&pi("payment_intent.succeeded", 30, "succeeded"))
-            .unwrap();
-        assert_eq!(s.status, Some(Status::Paid));
-    }
-
-    #[test]
-    fn same_refund_twice_counts_once() {
-        let mut s = OrderState::default();
-        s.merge(&pi("payment_intent.succeeded", 20, "succeeded"))
-            .unwrap();
-        let r = refund("re_1", 30, 1000, "succeeded");
-        s.merge(&r).unwrap();
-        assert_eq!(s.merge(&r).unwrap(), MergeOutcome::Unchanged);
-        assert_eq!(s.amount_refunded_minor, 1000);
-        assert_eq!(s.status, Some(Status::PartiallyRefunded));
-        s.merge(&refund("re_2", 40, 4000, "succeeded")).unwrap();
-        assert_eq!(s.status, Some(Status::Refunded));
-        assert_eq!(s.amount_refunded.unwrap().to_string(), "50.00");
-        // re_2 fails later: it stops counting.
-        s.merge(&refund("re_2", 50, 4000, "failed")).unwrap();
-        assert_eq!(s.status, Some(Status::PartiallyRefunded));
-        assert_eq!(s.amount_refunded_minor, 1000);
-    }
-
-    #[test]
-    fn mismatches_are_errors_and_change_nothing() {
-        let mut s = OrderState::new("B-2");
-        s.merge(&pi("payment_intent.created", 1, "requires_payment_method"))
-            .unwrap_err();
-        assert_eq!(s, OrderState::new("B-2"));
-        let mut s = OrderState::default();
-        s.merge(&pi("payment_intent.created", 1, "requires_payment_method"))
-            .unwrap();
-        let before = s.clone();
-        let eur = rec(
-            "payment_intent.succeeded",
-            2,
-            r#"{"id":"pi_1","object":"payment_intent","amount":5000,"currency":"eur","status":"succeeded"}"#,
-        );
-        let err = s.merge(&eur).unwrap_err();
-        assert_eq!(err.code(), "currency_mismatch");
-        assert_eq!(s, before);
-    }
-
-    #[test]
-    fn disputes_override_and_resolve() {
-        let mut s = OrderState::default();
-        s.merge(&pi("payment_intent.succeeded", 20, "succeeded"))
-            .unwrap();
-        let d = |t: &str, at: i64, st: &str| {
-            rec(
-                t,
-                at,
-                &format!(
-                    r#"{{"id":"dp_1","object":"dispute","amount":5000,"currency":"usd","status":"{st}","charge":"ch_1"}}"#
-                ),
-            )
-        };
-        s.merge(&d("charge.dispute.closed", 50, "won")).unwrap();
-        s.merge(&d("charge.dispute.created", 30, "needs_response"))
-            .unwrap();
-        assert_eq!(s.status, Some(Status::DisputeWon));
-    }
-
-    fn charge(event_type: &str, at: i64, id: &str, fields: &str) -> Record {
-        rec(
-            event_type,
-            at,
-            &format!(
-                r#"{{"id":"{id}","object":"charge","currency":"usd","payment_intent":"pi_1","metadata":{{"order_id":"A-1"}},{fields}}}"#
-            ),
-        )
-    }
-
-    #[test]
-    fn partial_capture_refunded_in_full_is_refunded() {
-        let records = [
-            pi(
-                "payment_intent.amount_capturable_updated",
-                10,
-                "requires_capture",
-            ),
-            charge(
-                "charge.captured",
-                20,
-                "ch_1",
-                r#""amount":5000,"amount_captured":3000,"captured":true,"status":"succeeded""#,
-            ),
-            charge(
-                "charge.refunded",
-                30,
-                "ch_1",
-                r#""amount":5000,"amount_captured":3000,"amount_refunded":3000,"refunded":true,"captured":true,"status":"succeeded""#,
-            ),
-        ];
-        let s = OrderState::from_records(&records).unwrap();
-        assert_eq!(s.amount_paid_minor, Some(3000));
-        assert_eq!(s.status, Some(Status::Refunded));
-    }
-
-    #[test]
-    fn released_authorization_is_canceled_not_refunded() {
-        let records = [
-            pi(
-                "payment_intent.amount_capturable_updated",
-                10,
-                "requires_capture",
-            ),
-            pi("payment_intent.canceled", 20, "canceled"),
-            charge(
-                "charge.refunded",
-                20,
-                "ch_1",
-                r#""amount":5000,"amount_captured":0,"amount_refunded":5000,"refunded":true,"captured":false,"status":"succeeded""#,
-            ),
-        ];
-        assert_eq!(records[2].status, Status::Canceled);
-        for order in [[0, 1, 2], [2, 1, 0], [1, 2, 0]] {
-            let s = OrderState::from_records(order.iter().map(|i| &records[*i])).unwrap();
-            assert_eq!(s.status, Some(Status::Canceled), "{order:?}");
-            assert_eq!(s.amount_paid_minor, None);
+        let rank = |f: &FlagState| (f.status == Some(Status::ReviewClosed), f.at);
+        match self.flags.get_mut(id) {
+            Some(slot) if rank(slot) >= rank(&seen) => {}
+            Some(slot) => *slot = seen,
+            None => {
+                self.flags.insert(id.clone(), seen);
+            }
         }
     }
 
-    #[test]
-    fn refund_failing_after_the_charge_reported_it_stops_counting() {
-        let s = OrderState::from_records(&[
-            pi("payment_intent.succeeded", 10, "succeeded"),
-            refund("re_1", 20, 1000, "succeeded"),
-            charge(
-                "charge.refunded",
-                30,
-                "ch_1",
-                r#""amount":5000,"amount_refunded":1000,"captured":true,"status":"succeeded""#,
-            ),
-            refund("re_1", 40, 1000, "failed"),
-        ])
-        .unwrap();
-        assert_eq!(s.amount_refunded_minor, 0);
-        assert_eq!(s.status, Some(Status::Paid));
+    fn apply_refund(&mut self, r: &Record) {
+        let (Some(id), Some(amount)) = (&r.refund, r.amount_minor) else {
+            return;
+        };
+        // pending < succeeded < failed/canceled (a refund can fail after it succeeded).
+        let stage = |s: Option<Status>| match s {
+            Some(Status::Pending) => 1,
+            Some(Status::Refunded) => 2,
+            _ => 3,
+        };
+        let seen = RefundState {
+            status: Some(match r.status {
+                Status::Pending | Status::Refunded | Status::Canceled => r.status,
+                _ => Status::Failed,
+            }),
+            at: r.created,
+            amount_minor: amount,
+            currency: r.currency.clone(),
+            charge: r.charge.clone(),
+            payment_intent: r.payment_intent.clone(),
+        };
+        let key = |x: &RefundState| (stage(x.status), x.at, x.amount_minor);
+        match self.refunds.get_mut(id) {
+            Some(slot) if key(slot) >= key(&seen) => {
+                slot.charge = max_opt(slot.charge.take(), seen.charge);
+                slot.payment_intent = max_opt(slot.payment_intent.take(), seen.payment_intent);
+            }
+            Some(slot) => {
+                let (charge, pi) = (slot.charge.take(), slot.payment_intent.take());
+                *slot = seen;
+                slot.charge = max_opt(slot.charge.take(), charge);
+                slot.payment_intent = max_opt(slot.payment_intent.take(), pi);
+            }
+            None => {
+                self.refunds.insert(id.clone(), seen);
+            }
+        }
     }
 
-    #[test]
-    fn refunds_are_kept_per_charge() {
-        let s = OrderState::from_records(&[
-            charge(
-                "charge.refunded",
-                20,
-                "ch_A",
-                r#""amount":5000,"amount_refunded":5000,"refunded":true,"captured":true,"status":"succeeded""#,
-            ),
-            charge(
-                "charge.succeeded",
-                30,
-                "ch_B",
-                r#""amount":5000,"amount_refunded":0,"captured":true,"status":"succeeded""#,
-            ),
-        ])
-        .unwrap();
-        assert_eq!(s.amount_refunded_minor, 5000);
-        assert_eq!(s.status, Some(Status::Refunded));
+    fn apply_dispute(&mut self, r: &Record) {
+        let Some(id) = &r.dispute else { return };
+        let seen = DisputeState {
+            status: Some(r.status),
+            at: r.created,
+            amount_minor: r.amount_minor.unwrap_or(0),
+            currency: r.currency.clone(),
+            charge: r.charge.clone(),
+            payment_intent: r.payment_intent.clone(),
+            reason: r.reason.clone(),
+        };
+        let key = |d: &DisputeState| (dispute_rank(d.status), d.at, d.amount_minor);
+        match self.disputes.get_mut(id) {
+            Some(slot) if key(slot) >= key(&seen) => {}
+            Some(slot) => *slot = seen,
+            None => {
+                self.disputes.insert(id.clone(), seen);
+            }
+        }
     }
 
-    #[test]
-    fn refund_without_known_payment_is_partial() {
-        let s = OrderState::from_records(&[refund("re_1", 20, 100, "pending")]).unwrap();
-        assert_eq!(s.status, Some(Status::PartiallyRefunded));
+    fn apply_object(&mut self, r: &Record) {
+        let Some(id) = r.object_id.clone() else {
+            return;
+        };
+        let object = r.object.clone().unwrap_or_default();
+        // A released authorization reports its amount as refunded: not a refund of money.
+        let took = captured(r.status);
+        let status = if took { Status::Paid } else { r.status };
+        let links: Vec<String> = [
+            &r.payment_intent,
+            &r.charge,
+            &r.invoice,
+            &r.checkout_session,
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|l| **l != id)
+        .cloned()
+        .collect();
+        // The refunded figure of a charge reported inside a PaymentIntent belongs to the charge.
+        let refund_floor = r.amount_refunded_minor.filter(|_| took);
+        let floor_owner = match object.as_str() {
+            "charge" => Some(id.clone()),
+            "payment_intent" => r.charge.clone(),
+            _ => None,
+        };
+        let slot = self.objects.entry(id).or_default();
+        slot.object = object;
+        slot.links.extend(links);
+        let (status, at) = match slot.status {
+            Some(seen) => stronger((seen, slot.at), (status, r.created)),
+            None => (status, r.created),
+        };
+        (slot.status, slot.at) = (Some(status), at);
+        slot.currency = max_opt(slot.currency.take(), r.currency.clone());
+        slot.amount_minor = max_opt(slot.amount_minor, r.amount_minor);
+        if took {
+            slot.captured_minor = slot.captured_minor.max(r.amount_minor.unwrap_or(0));
+        }
+        if let (Some(fee), Some(net), Some(cur)) =
+            (r.fee_minor, r.net_minor, &r.settlement_currency)
+        {
+            let seen = slot
+                .fee_minor
+                .zip(slot.net_minor)
+                .zip(slot.settlement_currency.take());
+            let ((fee, net), cur) =
+                max_opt(seen, Some(((fee, net), cur.clone()))).unwrap_or(((fee, net), cur.clone()));
+            (slot.fee_minor, slot.net_minor, slot.settlement_currency) =
+                (Some(fee), Some(net), Some(cur));
+        }
+        if risk_rank(r.risk_level.as_deref()) > risk_rank(slot.risk_level.as_deref()) {
+            slot.risk_level = r.risk_level.clone();
+        }
+        if let (Some(amount), Some(owner)) = (refund_floor, floor_owner) {
+            let charge = self.objects.entry(owner).or_default();
+            if charge.object.is_empty() {
+                charge.object = "charge".to_owned();
+            }
+            let seen = charge.refunded_at.zip(charge.refunded_minor);
+            (charge.refunded_at, charge.refunded_minor) =
+                max_opt(seen, Some((r.created, amount))).unzip();
+            charge.currency = max_opt(charge.currency.take(), r.currency.clone());
+        }
     }
 
-    #[test]
-    fn state_round_trips_through_json() {
-        let mut s = OrderState::default();
-        s.merge(&pi("payment_intent.succeeded", 20, "succeeded"))
-            .unwrap();
-        s.merge(&refund("re_1", 30, 1000, "succeeded")).unwrap();
-        let json = serde_json::to_string(&s).unwrap();
-        let back: OrderState = serde_json::from_str(&json).unwrap();
-        assert_eq!(back, s);
-        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-        assert_eq!(v["status"], "partially_refunded");
-        assert_eq!(v["amount_refunded"], "10.00");
+    /// Recomputes everything derived from the observations.
+    fn derive(&mut self) -> Result<(), MergeError> {
+        self.schema_version = SCHEMA_VERSION;
+        self.order_ref = self.order_refs.first().cloned();
+        self.customer_id = self.customers.last().cloned();
+        self.payment_method_type = self.payment_method_types.last().cloned();
+        self.attempts = attempts::group(self)?;
+        let view = attempts::OrderView::of(self)?;
+        self.status = view.status;
+        self.totals = view.totals;
+        self.overpaid = self
+            .totals
+            .values()
+            .any(|t| t.requested_minor > 0 && t.paid_minor > t.requested_minor);
+        self.paid_at = view.paid_at;
+        self.paid_charge = view.paid_charge;
+        (self.fee_minor, self.net_minor, self.settlement_currency) = view.fee;
+        self.fraud_warning = self.attempts.iter().any(|a| a.fraud_warning) || view.stray_warning;
+        self.review_open = self.attempts.iter().any(|a| a.review_open) || view.stray_review;
+        self.risk_level = self
+            .attempts
+            .iter()
+            .filter_map(|a| a.risk_level.clone())
+            .max_by_key(|l| risk_rank(Some(l)));
+        self.conflicts = self.find_conflicts();
+        self.set_amounts()
+    }
+
+    /// The single-currency amounts, as minor units and exact decimals.
+    fn set_amounts(&mut self) -> Result<(), MergeError> {
+        let single = match self.totals.len() {
+            1 => self.totals.iter().next(),
+            _ => None,
+        };
+        let Some((code, totals)) = single else {
+            self.currency = None;
+            (self.amount_requested_minor, self.amount_paid_minor) = (None, None);
+            self.amount_refunded_minor = None;
+            (
+                self.amount_requested,
+                self.amount_paid,
+                self.amount_refunded,
+            ) = (None, None, None);
+            return Ok(());
+        };
+        let currency = Currency::new(code).map_err(|_| MergeError::InvalidState {
+            reason: "a currency is not one Stripe supports",
+        })?;
+        let nonzero = |m: i64| (m != 0).then_some(m);
+        self.currency = Some(code.clone());
+        self.amount_requested_minor = nonzero(totals.requested_minor);
+        self.amount_paid_minor = nonzero(totals.paid_minor);
+        self.amount_refunded_minor = Some(totals.refunded_minor);
+        let fmt = |m: Option<i64>| m.map(|m| minor_to_decimal(m, &currency));
+        self.amount_requested = fmt(self.amount_requested_minor);
+        self.amount_paid = fmt(self.amount_paid_minor);
+        self.amount_refunded = fmt(self.amount_refunded_minor);
+        Ok(())
+    }
+
+    fn find_conflicts(&self) -> Vec<String> {
+        let mut conflicts = Vec::new();
+        if self.order_refs.len() > 1 {
+            let refs: Vec<&str> = self.order_refs.iter().map(String::as_str).collect();
+            conflicts.push(format!("order refs: {}", refs.join(", ")));
+        }
+        if self.totals.len() > 1 {
+            let codes: Vec<&str> = self.totals.keys().map(String::as_str).collect();
+            conflicts.push(format!("currencies: {}", codes.join(", ")));
+        }
+        conflicts
     }
 }
+
+/// Accessors the target mappings read.
+impl OrderState {
+    /// The attempt that speaks for the order: one that took money (the smallest id), else one
+    /// holding an authorization, else the most recently updated.
+    pub fn main_attempt(&self) -> Option<&Attempt> {
+        let first = |f: &dyn Fn(&Attempt) -> bool| self.attempts.iter().find(|a| f(a));
+        first(&|a| a.amount_captured_minor > 0)
+            .or_else(|| first(&|a| a.status == Some(Status::Authorized)))
+            .or_else(|| {
+                self.attempts
+                    .iter()
+                    .max_by(|a, b| (a.updated_at, &b.id).cmp(&(b.updated_at, &a.id)))
+            })
+    }
+
+    /// The ids of the main attempt's objects of one kind (`payment_intent`, `charge`, ...).
+    fn main_ids<'a>(&'a self, object: &'a str) -> impl Iterator<Item = &'a String> + 'a {
+        self.main_attempt()
+            .into_iter()
+            .flat_map(|a| a.objects.iter())
+            .filter(move |id| attempts::kind_of(self, id) == object)
+    }
+
+    /// The main attempt's PaymentIntent.
+    pub fn payment_intent(&self) -> Option<&str> {
+        self.main_ids("payment_intent").next().map(String::as_str)
+    }
+
+    /// The charge that took the money, else the main attempt's charge.
+    pub fn charge(&self) -> Option<&str> {
+        self.paid_charge
+            .as_deref()
+            .or_else(|| self.main_ids("charge").next().map(String::as_str))
+    }
+
+    /// The main attempt's invoice.
+    pub fn invoice(&self) -> Option<&str> {
+        self.main_ids("invoice").next().map(String::as_str)
+    }
+
+    /// The refunds that count (pending or succeeded), by id.
+    pub fn counted_refunds(&self) -> impl Iterator<Item = &String> {
+        self.refunds
+            .iter()
+            .filter(|(_, r)| r.counts())
+            .map(|(id, _)| id)
+    }
+
+    /// Whether any attempt holds an authorization or took money: such an order is never voided.
+    pub fn holds_money(&self) -> bool {
+        self.attempts
+            .iter()
+            .any(|a| a.amount_captured_minor > 0 || a.status == Some(Status::Authorized))
+    }
+}
+
+#[cfg(test)]
+mod tests;

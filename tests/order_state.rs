@@ -29,11 +29,16 @@ fn in_order_lifecycle_ends_right() {
     let end = fold(&all);
     assert_eq!(end.status, Some(Status::DisputeLost));
     assert_eq!(
-        end.amount_refunded_minor, 500,
+        end.amount_refunded_minor,
+        Some(500),
         "the failed refund never counts"
     );
-    assert!(end.payment_intents.contains("pi_3QbasilOrder1001"));
-    assert!(end.charges.contains("ch_3QbasilOrder1001"));
+    assert_eq!(end.attempts.len(), 1, "{:?}", end.attempts);
+    let attempt = &end.attempts[0];
+    assert_eq!(attempt.id, "pi_3QbasilOrder1001");
+    assert!(attempt.objects.contains("ch_3QbasilOrder1001"));
+    assert_eq!(end.payment_intent(), Some("pi_3QbasilOrder1001"));
+    assert_eq!(end.charge(), Some("ch_3QbasilOrder1001"));
 }
 
 #[test]

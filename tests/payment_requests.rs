@@ -128,6 +128,21 @@ proptest! {
     }
 
     #[test]
+    fn every_payment_link_is_single_use(order in valid_order()) {
+        // A Payment Link cannot price shipping: take it out of the order and its total.
+        let mut order = order;
+        let c = Currency::new(&order.currency).unwrap();
+        if let Some(shipping) = order.shipping.take() {
+            let minor = |text: &str| stripe_bridge::money::to_minor(text, &order.currency).unwrap();
+            order.total = format_minor(minor(&order.total) - minor(&shipping.amount), &c);
+        }
+        let link = payment_link(&order).unwrap();
+        let fields = form(&link.body);
+        prop_assert_eq!(fields.get("restrictions[completed_sessions][limit]").map(String::as_str), Some("1"));
+        prop_assert_eq!(charged(&fields), link.amount_minor);
+    }
+
+    #[test]
     fn arbitrary_order_json_never_panics(json in "\\PC{0,400}") {
         if let Ok(order) = serde_json::from_str::<Order>(&json) {
             let _ = checkout_session(&order);
@@ -181,4 +196,26 @@ fn zero_decimal_and_special_case_amounts() {
     let mut huf = order("huf", &[(1, 100_050)], 0, 0);
     huf.success_url = None;
     assert_eq!(payment_intent(&huf).unwrap().amount_minor, 100_050);
+}
+
+#[test]
+fn unknown_currencies_are_refused_by_every_builder() {
+    // Well-formed codes Stripe does not charge in are never priced as two-decimal.
+    for code in ["xcg", "xau", "abc"] {
+        let mut o = order("usd", &[(1, 2500)], 0, 0);
+        o.currency = code.into();
+        for build in [checkout_session, payment_intent, payment_link] {
+            let e = build(&o).unwrap_err();
+            assert_eq!((e.field.as_str(), e.code), ("currency", "unknown_currency"));
+            assert!(e.message.contains(&code.to_ascii_uppercase()), "{e}");
+        }
+    }
+    // Upper-case input is the same currency; Stripe is sent the lower-case code.
+    let o = order("usd", &[(1, 2500)], 0, 0);
+    let mut upper = o.clone();
+    upper.currency = "USD".into();
+    assert_eq!(
+        form(&checkout_session(&upper).unwrap().body)["line_items[0][price_data][currency]"],
+        "usd"
+    );
 }

@@ -91,6 +91,8 @@ describe('builders', () => {
     const form = parseForm(link.body);
     assert.equal(form.line_items[2].price_data.product_data.name, 'VAT 7%');
     assert.deepEqual(form.after_completion, { type: 'redirect', redirect: { url: 'https://shop.example.com/orders/1001/thanks' } });
+    // Single-use: Stripe deactivates the link after one completed Checkout Session.
+    assert.deepEqual(form.restrictions, { completed_sessions: { limit: '1' } });
   });
 
   test('the same order gives the same key; a new attempt or amount a new one', () => {
@@ -211,6 +213,7 @@ describe('Stripe API client against a local stand-in', () => {
     const link = await createPaymentLink(noShipping(), opts());
     assert.equal(link.object, 'payment_link');
     assert.match(link.url, /^https:\/\/buy\.stripe\.com\/test_/);
+    assert.deepEqual(link.restrictions, { completed_sessions: { count: 0, limit: 1 } });
     // The link the API returned takes the browser helper's parameters.
     assert.ok(paymentLinkUrl(link.url, { clientReferenceId: '1001' }).endsWith('?client_reference_id=1001'));
     assert.equal(stripe.objects.length, 2);

@@ -209,14 +209,14 @@ impl<'a> View<'a> {
     /// record's own amount otherwise.
     pub fn amount(&self) -> Option<Decimal> {
         match self.state {
-            Some(s) => s.amount_paid.or(s.amount).or(self.record.amount),
+            Some(s) => s.amount_paid.or(s.amount_requested).or(self.record.amount),
             None => self.record.amount,
         }
     }
 
     pub fn amount_refunded(&self) -> Option<Decimal> {
         match self.state {
-            Some(s) if s.amount_refunded_minor > 0 => s.amount_refunded,
+            Some(s) if s.amount_refunded_minor.unwrap_or(0) > 0 => s.amount_refunded,
             Some(_) => None,
             None => self.record.amount_refunded,
         }
@@ -253,23 +253,20 @@ impl<'a> View<'a> {
 
     pub fn payment_intent(&self) -> Option<&str> {
         self.state
-            .and_then(|s| s.payment_intents.iter().next())
-            .map(String::as_str)
+            .and_then(OrderState::payment_intent)
             .or(self.record.payment_intent.as_deref())
     }
 
     /// The charge: the one that took the money (merged state), else the first known.
     pub fn charge(&self) -> Option<&str> {
         self.state
-            .and_then(|s| s.paid_charge.as_ref().or_else(|| s.charges.iter().next()))
-            .map(String::as_str)
+            .and_then(OrderState::charge)
             .or(self.record.charge.as_deref())
     }
 
     pub fn invoice(&self) -> Option<&str> {
         self.state
-            .and_then(|s| s.invoices.iter().next())
-            .map(String::as_str)
+            .and_then(OrderState::invoice)
             .or(self.record.invoice.as_deref())
     }
 

@@ -31,6 +31,15 @@ pub mod payment_status {
     pub const VOIDED: u8 = 50;
 }
 
+/// nopCommerce `ShippingStatus`.
+pub mod shipping_status {
+    pub const NOT_REQUIRED: u8 = 10;
+    pub const NOT_YET_SHIPPED: u8 = 20;
+    pub const PARTIALLY_SHIPPED: u8 = 25;
+    pub const SHIPPED: u8 = 30;
+    pub const DELIVERED: u8 = 40;
+}
+
 /// nopCommerce `OrderStatus`.
 pub mod order_status {
     pub const PENDING: u8 = 10;
@@ -97,12 +106,7 @@ pub fn update_for(view: &View<'_>) -> Option<NopUpdate> {
         Status::Paid | Status::PartiallyRefunded | Status::Refunded
     );
     let refund_ids = match view.state {
-        Some(state) => state
-            .refunds
-            .iter()
-            .filter(|(_, r)| r.stage <= 2)
-            .map(|(id, _)| id.clone())
-            .collect(),
+        Some(state) => state.counted_refunds().cloned().collect(),
         None => record.refund.iter().cloned().collect(),
     };
     Some(NopUpdate {
@@ -205,6 +209,16 @@ pub struct NopOrder {
     /// The currency `order_total` is in (the store's primary currency); `None`: not checked.
     #[serde(default)]
     pub currency: Option<String>,
+    /// nopCommerce's `CustomerCurrencyCode`: the currency the customer paid in, when it is not
+    /// the primary one; the customer paid `order_total × currency_rate` in it.
+    #[serde(default)]
+    pub customer_currency_code: Option<String>,
+    #[serde(default, deserialize_with = "decimal_text_opt")]
+    pub currency_rate: Option<Decimal>,
+    /// nopCommerce's `ShippingStatusId` (10 not required, 20 not yet shipped, 25 partially
+    /// shipped, 30 shipped, 40 delivered); `None`: unknown, the order is not completed.
+    #[serde(default)]
+    pub shipping_status_id: Option<u8>,
     pub payment_status_id: u8,
     pub order_status_id: u8,
     #[serde(default, deserialize_with = "decimal_text")]
@@ -215,6 +229,11 @@ pub struct NopOrder {
     pub authorization_transaction_id: Option<String>,
     #[serde(default)]
     pub capture_transaction_id: Option<String>,
+}
+
+fn decimal_text_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
+    let value = decimal_text(d)?;
+    Ok((!value.is_zero()).then_some(value))
 }
 
 fn decimal_text<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
@@ -264,6 +283,75 @@ const ORDER_STATUS_NAMES: [(u8, &str); 4] = [
     (os::CANCELLED, "Cancelled"),
 ];
 
+/// What the customer was asked to pay, in the currency Stripe charged: `OrderTotal` in the
+/// primary currency, or `OrderTotal × CurrencyRate` in `CustomerCurrencyCode` (rounded to the
+/// currency's decimals half to even, as .NET's `Math.Round` does).
+struct Charged {
+    currency: Option<Currency>,
+    /// The order total in `currency`.
+    total: Decimal,
+    /// Primary-currency units per charged unit (1 without a customer currency).
+    rate: Decimal,
+    text: String,
+}
+
+impl Charged {
+    fn of(order: &NopOrder, state: &OrderState) -> Option<Charged> {
+        let primary = order.currency.as_deref();
+        let customer = order.customer_currency_code.as_deref();
+        let (code, rate) = match (customer, order.currency_rate) {
+            (Some(c), Some(rate)) if Some(c) != primary && !rate.is_zero() => (Some(c), rate),
+            _ => (primary, Decimal::ONE),
+        };
+        let currency = match code {
+            Some(code) => Some(Currency::new(code).ok()?),
+            None => state
+                .currency
+                .as_deref()
+                .and_then(|c| Currency::new(c).ok()),
+        };
+        let total = order.order_total.checked_mul(rate)?;
+        let total = match &currency {
+            Some(c) => total.round_dp_with_strategy(
+                c.exponent(),
+                rust_decimal::RoundingStrategy::MidpointNearestEven,
+            ),
+            None => total,
+        };
+        let text = match &currency {
+            Some(c) => format!("{} {}", total.normalize(), c.code()),
+            None => total.normalize().to_string(),
+        };
+        Some(Charged {
+            currency,
+            total,
+            rate,
+            text,
+        })
+    }
+
+    /// Whether the state's amounts are in the charged currency.
+    fn same_currency(&self, state: &OrderState) -> bool {
+        match (&self.currency, &state.currency) {
+            (Some(a), Some(b)) => a.code() == b,
+            _ => state.currency.is_some() || self.currency.is_none(),
+        }
+    }
+
+    /// A minor amount of the state as a decimal of the charged currency.
+    fn decimal(&self, minor: i64) -> Option<Decimal> {
+        Some(minor_to_decimal(minor, self.currency.as_ref()?))
+    }
+
+    /// A charged amount in the primary currency (`RefundedAmount` is kept there), to 4 places.
+    fn to_primary(&self, amount: Decimal) -> Decimal {
+        amount
+            .checked_div(self.rate)
+            .unwrap_or(amount)
+            .round_dp_with_strategy(4, rust_decimal::RoundingStrategy::MidpointNearestEven)
+    }
+}
+
 /// The update of `order` after `record` was merged into the order's `state` (which must
 /// already contain it). Call it only when the merge changed the state: a duplicate delivery
 /// then never produces a second note.
@@ -273,124 +361,209 @@ pub fn plan(order: &NopOrder, state: &OrderState, record: &Record) -> NopPlan {
         notes: vec![event_note(record)],
         ..NopPlan::default()
     };
+    let Some(charged) = Charged::of(order, state) else {
+        plan.notes
+            .push("The order's currency or rate is not usable: not changed".to_owned());
+        return plan;
+    };
     let mut payment = order.payment_status_id;
-    let mut order_status = order.order_status_id;
-    let currency = state
-        .currency
-        .as_deref()
-        .and_then(|c| Currency::new(c).ok());
-    let fmt = |minor: i64| match &currency {
-        Some(c) => format!("{} {}", minor_to_decimal(minor, c), c.code()),
-        None => minor.to_string(),
-    };
-    let same_currency = match (&order.currency, &state.currency) {
-        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
-        _ => true,
-    };
-    let total_text = match &order.currency {
-        Some(c) => format!(
-            "{} {}",
-            order.order_total.normalize(),
-            c.to_ascii_uppercase()
-        ),
-        None => order.order_total.normalize().to_string(),
-    };
-    let to_decimal = |minor: i64| currency.as_ref().map(|c| minor_to_decimal(minor, c));
-    let cancelled = order_status == os::CANCELLED;
-
-    // Money taken: mark paid (guarded), then apply the refunds counted so far.
-    if let Some(paid_minor) = state.amount_paid_minor {
-        let covers =
-            same_currency && to_decimal(paid_minor).is_some_and(|paid| paid >= order.order_total);
-        if matches!(payment, ps::PENDING | ps::AUTHORIZED) {
-            if cancelled {
-                plan.notes.push(format!(
-                    "Payment of {} received for a cancelled order: not marked as paid; review it",
-                    fmt(paid_minor)
-                ));
-            } else if !covers {
-                plan.notes.push(format!(
-                    "Payment of {} does not cover the order total {total_text}: not marked as paid",
-                    fmt(paid_minor)
-                ));
-            } else {
-                payment = ps::PAID;
-                plan.notes.push("Order has been marked as paid".to_owned());
-                // PaidDateUtc is set below from the state (it may still move earlier).
-            }
+    if state.amount_paid_minor.is_some() {
+        payment = apply_payment(order, state, &charged, payment, &mut plan.notes);
+        if matches!(payment, ps::PAID | ps::PARTIALLY_REFUNDED) {
+            payment = apply_refunds(order, state, &charged, payment, &mut plan);
         }
-        let refunded = to_decimal(state.amount_refunded_minor).unwrap_or_default();
-        if matches!(payment, ps::PAID | ps::PARTIALLY_REFUNDED) && same_currency {
-            let refunded = refunded.min(order.order_total);
-            if refunded > order.refunded_amount {
-                let delta = refunded - order.refunded_amount;
-                let full = refunded >= order.order_total;
-                payment = if full {
-                    ps::REFUNDED
-                } else {
-                    ps::PARTIALLY_REFUNDED
-                };
-                plan.refunded_amount = Some(refunded);
-                plan.notes.push(format!(
-                    "Order has been marked as {}refunded. Amount = {}",
-                    if full { "" } else { "partially " },
-                    fmt_decimal(delta, currency.as_ref())
-                ));
-            } else if refunded < order.refunded_amount {
-                plan.notes.push(format!(
-                    "Stripe now counts {} refunded, less than the order's RefundedAmount {}: a refund failed; adjust it by hand",
-                    fmt_decimal(refunded, currency.as_ref()),
-                    order.refunded_amount.normalize()
-                ));
-            }
-        }
-    } else if matches!(state.status, Some(Status::Authorized))
-        && payment == ps::PENDING
-        && !cancelled
-    {
-        payment = ps::AUTHORIZED;
-        plan.notes
-            .push("Order has been marked as authorized".to_owned());
-    } else if matches!(
-        state.status,
-        Some(Status::Canceled | Status::Expired | Status::Void)
-    ) && payment == ps::AUTHORIZED
-    {
-        payment = ps::VOIDED;
-        plan.notes
-            .push("Order has been marked as voided".to_owned());
+    } else {
+        payment = apply_authorization(order, state, &charged, payment, &mut plan.notes);
     }
-
-    // The order status follows the payment, as nopCommerce's CheckOrderStatus does.
-    // (Authorized or paid at some point: a refund applied in the same plan came after "paid".)
-    let reached = matches!(
-        payment,
-        ps::AUTHORIZED | ps::PAID | ps::PARTIALLY_REFUNDED | ps::REFUNDED
-    );
-    if order_status == os::PENDING && reached && payment != order.payment_status_id {
-        order_status = os::PROCESSING;
-        let name = ORDER_STATUS_NAMES
-            .iter()
-            .find(|(id, _)| *id == order_status)
-            .map_or("Processing", |(_, n)| *n);
-        plan.notes
-            .push(format!("Order status has been changed to {name}"));
-    }
+    let order_status = next_order_status(order, payment, &mut plan.notes);
     if payment != order.payment_status_id {
         plan.payment_status_id = Some(payment);
     }
     if order_status != order.order_status_id {
         plan.order_status_id = Some(order_status);
     }
-    // Once the money is taken: PaidDateUtc and the transaction ids come from the merged state
-    // (the earliest paid event, the charge that took the money), corrected when a later-known
-    // event refines them, so the row ends the same whatever the delivery order.
-    let taken = matches!(payment, ps::PAID | ps::PARTIALLY_REFUNDED | ps::REFUNDED);
-    let set_if_changed = |current: &Option<String>, wanted: Option<String>| match wanted {
-        Some(w) if current.as_deref() != Some(w.as_str()) => Some(w),
+    set_transaction_fields(order, state, record, payment, &mut plan);
+    plan
+}
+
+/// Mark paid (guarded): from Pending/Authorized, not cancelled, and only when the money taken
+/// covers what the customer was asked in the charged currency.
+fn apply_payment(
+    order: &NopOrder,
+    state: &OrderState,
+    charged: &Charged,
+    payment: u8,
+    notes: &mut Vec<String>,
+) -> u8 {
+    let paid_minor = state.amount_paid_minor.unwrap_or(0);
+    let paid = charged.decimal(paid_minor);
+    let paid_text = fmt_minor(paid_minor, charged);
+    if !matches!(payment, ps::PENDING | ps::AUTHORIZED) {
+        return payment;
+    }
+    if order.order_status_id == os::CANCELLED {
+        notes.push(format!(
+            "Payment of {paid_text} received for a cancelled order: not marked as paid; review it"
+        ));
+        return payment;
+    }
+    let covers = charged.same_currency(state) && paid.is_some_and(|p| p >= charged.total);
+    if !covers {
+        notes.push(format!(
+            "Payment of {paid_text} does not cover the order total {}: not marked as paid",
+            charged.text
+        ));
+        return payment;
+    }
+    notes.push("Order has been marked as paid".to_owned());
+    if state.overpaid {
+        notes.push(format!(
+            "Stripe took {paid_text} for this order, more than asked: it was paid more than once; refund the extra payment"
+        ));
+    }
+    ps::PAID
+}
+
+/// Refunds from Paid/PartiallyRefunded: `RefundedAmount` (primary currency) set from the refunds
+/// Stripe counts once per refund id; Refunded once they cover the total.
+fn apply_refunds(
+    order: &NopOrder,
+    state: &OrderState,
+    charged: &Charged,
+    payment: u8,
+    plan: &mut NopPlan,
+) -> u8 {
+    if !charged.same_currency(state) {
+        return payment;
+    }
+    let refunded_minor = state.amount_refunded_minor.unwrap_or(0);
+    let Some(refunded) = charged.decimal(refunded_minor) else {
+        return payment;
+    };
+    let full = refunded >= charged.total;
+    let primary = if full {
+        order.order_total
+    } else {
+        charged.to_primary(refunded).min(order.order_total)
+    };
+    if primary < order.refunded_amount {
+        plan.notes.push(format!(
+            "Stripe now counts {} refunded, less than the order's RefundedAmount {}: a refund failed; adjust it by hand",
+            fmt_minor(refunded_minor, charged),
+            order.refunded_amount.normalize()
+        ));
+        return payment;
+    }
+    if primary == order.refunded_amount {
+        return payment;
+    }
+    let delta = primary - order.refunded_amount;
+    plan.refunded_amount = Some(primary);
+    plan.notes.push(format!(
+        "Order has been marked as {}refunded. Amount = {}",
+        if full { "" } else { "partially " },
+        fmt_primary(delta, order)
+    ));
+    if full {
+        ps::REFUNDED
+    } else {
+        ps::PARTIALLY_REFUNDED
+    }
+}
+
+/// Without money taken: Authorized when an authorization covers the total; Voided only an
+/// authorized order whose every attempt ended and none holds an authorization or money.
+fn apply_authorization(
+    order: &NopOrder,
+    state: &OrderState,
+    charged: &Charged,
+    payment: u8,
+    notes: &mut Vec<String>,
+) -> u8 {
+    let cancelled = order.order_status_id == os::CANCELLED;
+    if state.status == Some(Status::Authorized) && payment == ps::PENDING && !cancelled {
+        let authorized = state
+            .attempts
+            .iter()
+            .filter(|a| a.status == Some(Status::Authorized))
+            .filter_map(|a| a.amount_minor)
+            .max()
+            .unwrap_or(0);
+        let covers = charged.same_currency(state)
+            && charged
+                .decimal(authorized)
+                .is_some_and(|a| a >= charged.total);
+        if !covers {
+            notes.push(format!(
+                "Authorization of {} does not cover the order total {}: not marked as authorized",
+                fmt_minor(authorized, charged),
+                charged.text
+            ));
+            return payment;
+        }
+        notes.push("Order has been marked as authorized".to_owned());
+        return ps::AUTHORIZED;
+    }
+    let ended = matches!(
+        state.status,
+        Some(Status::Canceled | Status::Expired | Status::Void)
+    );
+    if ended && payment == ps::AUTHORIZED && !state.holds_money() {
+        notes.push("Order has been marked as voided".to_owned());
+        return ps::VOIDED;
+    }
+    payment
+}
+
+/// The order status follows the payment, as nopCommerce's `CheckOrderStatus` does: Pending →
+/// Processing once authorized or paid; a paid order that needs no shipping, or is shipped or
+/// delivered, → Complete. Cancelled and Complete orders keep theirs.
+fn next_order_status(order: &NopOrder, payment: u8, notes: &mut Vec<String>) -> u8 {
+    use shipping_status as ss;
+    let current = order.order_status_id;
+    if matches!(current, os::CANCELLED | os::COMPLETE) {
+        return current;
+    }
+    let shipped = matches!(
+        order.shipping_status_id,
+        Some(ss::NOT_REQUIRED | ss::SHIPPED | ss::DELIVERED)
+    );
+    let reached = matches!(
+        payment,
+        ps::AUTHORIZED | ps::PAID | ps::PARTIALLY_REFUNDED | ps::REFUNDED
+    );
+    let next = if payment == ps::PAID && shipped {
+        os::COMPLETE
+    } else if current == os::PENDING && reached && payment != order.payment_status_id {
+        os::PROCESSING
+    } else {
+        current
+    };
+    if next != current {
+        let name = ORDER_STATUS_NAMES
+            .iter()
+            .find(|(id, _)| *id == next)
+            .map_or("Processing", |(_, n)| *n);
+        notes.push(format!("Order status has been changed to {name}"));
+    }
+    next
+}
+
+/// Once the money is taken: PaidDateUtc and the transaction ids come from the merged state (the
+/// earliest paid event, the charge that took the money), corrected when a later-known event
+/// refines them, so the row ends the same whatever the delivery order.
+fn set_transaction_fields(
+    order: &NopOrder,
+    state: &OrderState,
+    record: &Record,
+    payment: u8,
+    plan: &mut NopPlan,
+) {
+    let set_if_changed = |current: &Option<String>, wanted: Option<&str>| match wanted {
+        Some(w) if current.as_deref() != Some(w) => Some(w.to_owned()),
         _ => None,
     };
-    if taken {
+    if matches!(payment, ps::PAID | ps::PARTIALLY_REFUNDED | ps::REFUNDED) {
         let paid_at = state
             .paid_at
             .or(state.last_event_at)
@@ -402,20 +575,28 @@ pub fn plan(order: &NopOrder, state: &OrderState, record: &Record) -> NopPlan {
         if current != Some(paid_at) {
             plan.paid_date_utc = Some(iso8601(paid_at));
         }
-        let capture = state
-            .paid_charge
-            .as_ref()
-            .or_else(|| state.charges.iter().next())
-            .or_else(|| state.payment_intents.iter().next())
-            .cloned();
+        let capture = state.charge().or(state.payment_intent());
         plan.capture_transaction_id = set_if_changed(&order.capture_transaction_id, capture);
     }
     if payment != ps::PENDING {
-        let authorization = state.payment_intents.iter().next().cloned();
         plan.authorization_transaction_id =
-            set_if_changed(&order.authorization_transaction_id, authorization);
+            set_if_changed(&order.authorization_transaction_id, state.payment_intent());
     }
-    plan
+}
+
+fn fmt_minor(minor: i64, charged: &Charged) -> String {
+    match &charged.currency {
+        Some(c) => format!("{} {}", minor_to_decimal(minor, c), c.code()),
+        None => minor.to_string(),
+    }
+}
+
+fn fmt_primary(amount: Decimal, order: &NopOrder) -> String {
+    let currency = order
+        .currency
+        .as_deref()
+        .and_then(|c| Currency::new(c).ok());
+    fmt_decimal(amount, currency.as_ref())
 }
 
 fn fmt_decimal(amount: Decimal, currency: Option<&Currency>) -> String {

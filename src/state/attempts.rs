@@ -1,0 +1,434 @@
+//! Payment attempts from the observed objects, and the order-level view from the attempts.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    max_opt, risk_rank, status_key, stronger, MergeError, ObjectState, OrderState, Totals, OVERFLOW,
+};
+use crate::normalize::Status;
+
+/// One payment attempt of an order: a PaymentIntent (with its charges, and the Checkout
+/// Session and invoice pointing at it), a Checkout Session without a PaymentIntent yet, an
+/// invoice, or a charge without a PaymentIntent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Attempt {
+    /// The PaymentIntent's id, else the session's, the invoice's or the charge's.
+    pub id: String,
+    /// The strongest status of its objects (see the README's precedence).
+    pub status: Option<Status>,
+    /// The newest event time of its objects.
+    pub updated_at: i64,
+    pub currency: Option<String>,
+    /// The amount asked.
+    pub amount_minor: Option<i64>,
+    /// The money it took (0: none).
+    pub amount_captured_minor: i64,
+    /// Its refunds that count (pending or succeeded).
+    pub amount_refunded_minor: i64,
+    /// Every object of the attempt (PaymentIntent, charges, session, invoice), and its refunds
+    /// and disputes.
+    pub objects: BTreeSet<String>,
+    pub refunds: BTreeSet<String>,
+    pub disputes: BTreeSet<String>,
+    pub fraud_warning: bool,
+    pub review_open: bool,
+    pub risk_level: Option<String>,
+}
+
+/// The priority of an object's id as the attempt's id.
+fn id_rank(object: &str) -> u8 {
+    match object {
+        "payment_intent" => 0,
+        "checkout.session" => 1,
+        "invoice" => 2,
+        "charge" => 3,
+        _ => 4,
+    }
+}
+
+/// Groups of ids linked to each other (union-find over the objects and the ids they name).
+fn components(objects: &BTreeMap<String, ObjectState>) -> BTreeMap<String, BTreeSet<String>> {
+    let mut parent: BTreeMap<&str, &str> = BTreeMap::new();
+    fn root<'a>(parent: &BTreeMap<&'a str, &'a str>, mut id: &'a str) -> &'a str {
+        while let Some(up) = parent.get(id).filter(|up| **up != id) {
+            id = up;
+        }
+        id
+    }
+    for (id, object) in objects {
+        parent.entry(id).or_insert(id);
+        for link in &object.links {
+            parent.entry(link).or_insert(link);
+            let (a, b) = (root(&parent, id), root(&parent, link));
+            // The smaller id becomes the root: the grouping never depends on the order.
+            let (low, high) = if a <= b { (a, b) } else { (b, a) };
+            parent.insert(high, low);
+        }
+    }
+    let mut groups: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for id in parent.keys() {
+        groups
+            .entry(root(&parent, id).to_owned())
+            .or_default()
+            .insert((*id).to_owned());
+    }
+    groups
+}
+
+/// The attempts of the state, by id.
+pub(super) fn group(state: &OrderState) -> Result<Vec<Attempt>, MergeError> {
+    let mut attempts = Vec::new();
+    for members in components(&state.objects).into_values() {
+        let observed: Vec<(&String, &ObjectState)> = members
+            .iter()
+            .filter_map(|id| state.objects.get_key_value(id))
+            .collect();
+        let Some(id) = observed
+            .iter()
+            .min_by_key(|(id, o)| (id_rank(&o.object), *id))
+            .map(|(id, _)| (*id).clone())
+        else {
+            continue;
+        };
+        let mut attempt = Attempt {
+            id,
+            objects: members.clone(),
+            ..Attempt::default()
+        };
+        let mut best: Option<(Status, i64)> = None;
+        for (_, o) in &observed {
+            if let Some(status) = o.status {
+                best = Some(best.map_or((status, o.at), |b| stronger(b, (status, o.at))));
+            }
+            attempt.updated_at = attempt.updated_at.max(o.at);
+            attempt.currency = max_opt(attempt.currency.take(), o.currency.clone());
+            attempt.amount_minor = max_opt(attempt.amount_minor, o.amount_minor);
+            attempt.amount_captured_minor = attempt.amount_captured_minor.max(o.captured_minor);
+            if risk_rank(o.risk_level.as_deref()) > risk_rank(attempt.risk_level.as_deref()) {
+                attempt.risk_level = o.risk_level.clone();
+            }
+        }
+        attempt.status = best.map(|(s, _)| s);
+        let mine = |charge: &Option<String>, pi: &Option<String>| {
+            [charge, pi]
+                .into_iter()
+                .flatten()
+                .any(|id| members.contains(id))
+        };
+        for (id, refund) in &state.refunds {
+            if mine(&refund.charge, &refund.payment_intent) {
+                attempt.refunds.insert(id.clone());
+                if refund.counts() {
+                    attempt.amount_refunded_minor = attempt
+                        .amount_refunded_minor
+                        .checked_add(refund.amount_minor)
+                        .ok_or(OVERFLOW)?;
+                }
+            }
+        }
+        for (id, dispute) in &state.disputes {
+            if mine(&dispute.charge, &dispute.payment_intent) {
+                attempt.disputes.insert(id.clone());
+            }
+        }
+        for flag in state.flags.values() {
+            if mine(&flag.charge, &flag.payment_intent) {
+                match flag.status {
+                    Some(Status::FraudWarning) => attempt.fraud_warning = true,
+                    Some(Status::ReviewOpen) => attempt.review_open = true,
+                    _ => {}
+                }
+            }
+        }
+        attempts.push(attempt);
+    }
+    attempts.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(attempts)
+}
+
+/// The order-level facts derived from the attempts, refunds and disputes.
+pub(super) struct OrderView {
+    pub status: Option<Status>,
+    pub totals: BTreeMap<String, Totals>,
+    pub paid_at: Option<i64>,
+    pub paid_charge: Option<String>,
+    pub fee: Fee,
+    /// Flags on payments no attempt is known for yet.
+    pub stray_warning: bool,
+    pub stray_review: bool,
+}
+
+fn add(slot: &mut i64, amount: i64) -> Result<(), MergeError> {
+    *slot = slot.checked_add(amount).ok_or(OVERFLOW)?;
+    Ok(())
+}
+
+impl OrderView {
+    pub fn of(state: &OrderState) -> Result<OrderView, MergeError> {
+        let totals = totals(state)?;
+        let open_dispute = state
+            .disputes
+            .values()
+            .any(|d| d.status == Some(Status::Disputed));
+        let won = state
+            .disputes
+            .values()
+            .any(|d| d.status == Some(Status::DisputeWon));
+        let money_taken = totals
+            .values()
+            .any(|t| t.paid_minor > 0 || t.returned_minor > 0);
+        let status = if open_dispute {
+            Some(Status::Disputed)
+        } else if money_taken {
+            Some(if totals.values().any(|t| t.dispute_lost_minor > 0) {
+                Status::DisputeLost
+            } else if totals
+                .values()
+                .filter(|t| t.paid_minor > 0)
+                .all(|t| t.returned_minor >= t.paid_minor)
+                && totals.values().any(|t| t.paid_minor > 0)
+            {
+                Status::Refunded
+            } else if totals.values().any(|t| t.returned_minor > 0) {
+                Status::PartiallyRefunded
+            } else if won {
+                Status::DisputeWon
+            } else {
+                Status::Paid
+            })
+        } else {
+            unpaid_status(&state.attempts).or(won.then_some(Status::DisputeWon))
+        };
+        let paid = state
+            .objects
+            .iter()
+            .filter(|(_, o)| o.status == Some(Status::Paid));
+        let paid_at = paid.clone().map(|(_, o)| o.at).min();
+        let paid_charge = paid
+            .filter(|(_, o)| o.object == "charge")
+            .map(|(id, _)| id.clone())
+            .next()
+            .or_else(|| {
+                state
+                    .objects
+                    .values()
+                    .filter(|o| o.status == Some(Status::Paid))
+                    .flat_map(|o| o.links.iter())
+                    .find(|l| is_charge(state, l))
+                    .cloned()
+            });
+        let flagged = |status: Status| {
+            state.flags.values().any(|f| {
+                f.status == Some(status)
+                    && !state.attempts.iter().any(|a| {
+                        [&f.charge, &f.payment_intent]
+                            .into_iter()
+                            .flatten()
+                            .any(|id| a.objects.contains(id))
+                    })
+            })
+        };
+        Ok(OrderView {
+            status,
+            totals,
+            paid_at,
+            paid_charge,
+            fee: fee(state)?,
+            stray_warning: flagged(Status::FraudWarning),
+            stray_review: flagged(Status::ReviewOpen),
+        })
+    }
+}
+
+/// With no money taken: authorized if any attempt holds an authorization, else the latest live
+/// attempt (pending, requires action), else the outcome of the latest attempt.
+fn unpaid_status(attempts: &[Attempt]) -> Option<Status> {
+    let with_status = || {
+        attempts
+            .iter()
+            .filter_map(|a| Some((a.status?, a.updated_at)))
+    };
+    if with_status().any(|(s, _)| s == Status::Authorized) {
+        return Some(Status::Authorized);
+    }
+    let live = with_status()
+        .filter(|(s, _)| matches!(s, Status::Pending | Status::RequiresAction))
+        .max_by_key(|(s, at)| (*at, status_key(*s, 0)));
+    if let Some((status, _)) = live {
+        return Some(status);
+    }
+    with_status()
+        .max_by_key(|(s, at)| (*at, status_key(*s, 0)))
+        .map(|(s, _)| s)
+}
+
+/// Per currency: asked, captured, refunded, lost and returned.
+fn totals(state: &OrderState) -> Result<BTreeMap<String, Totals>, MergeError> {
+    let mut totals: BTreeMap<String, Totals> = BTreeMap::new();
+    for a in &state.attempts {
+        if a.amount_minor.is_none() && a.amount_captured_minor == 0 {
+            continue;
+        }
+        let t = totals
+            .entry(a.currency.clone().unwrap_or_default())
+            .or_default();
+        t.requested_minor = t.requested_minor.max(a.amount_minor.unwrap_or(0));
+        add(&mut t.paid_minor, a.amount_captured_minor)?;
+    }
+    // Refunds per charge: the refunds known one by one, or the charge's own cumulative figure
+    // minus the refunds that failed since it reported it, whichever is more.
+    let mut per_charge: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for refund in state.refunds.values().filter(|r| r.counts()) {
+        let key = (
+            currency_of(refund.currency.as_ref()),
+            charge_key(state, refund),
+        );
+        add(per_charge.entry(key).or_insert(0), refund.amount_minor)?;
+    }
+    for (id, charge) in &state.objects {
+        let (Some(at), Some(amount)) = (charge.refunded_at, charge.refunded_minor) else {
+            continue;
+        };
+        let failed_since = state
+            .refunds
+            .values()
+            .filter(|r| !r.counts() && r.at > at && charge_key(state, r) == *id)
+            .try_fold(0i64, |acc, r| acc.checked_add(r.amount_minor))
+            .ok_or(OVERFLOW)?;
+        let floor = amount.saturating_sub(failed_since).max(0);
+        let key = (currency_of(charge.currency.as_ref()), id.clone());
+        let slot = per_charge.entry(key).or_insert(0);
+        *slot = (*slot).max(floor);
+    }
+    // Prevented disputes: the cardholder got the money back once, with or without a refund.
+    let mut returned = per_charge.clone();
+    for d in state
+        .disputes
+        .values()
+        .filter(|d| d.status == Some(Status::DisputePrevented))
+    {
+        let key = (
+            currency_of(d.currency.as_ref()),
+            d.charge.clone().unwrap_or_default(),
+        );
+        let slot = returned.entry(key).or_insert(0);
+        *slot = (*slot).max(d.amount_minor);
+    }
+    for ((currency, _), amount) in &per_charge {
+        add(
+            &mut totals.entry(currency.clone()).or_default().refunded_minor,
+            *amount,
+        )?;
+    }
+    for ((currency, _), amount) in &returned {
+        add(
+            &mut totals.entry(currency.clone()).or_default().returned_minor,
+            *amount,
+        )?;
+    }
+    for d in state
+        .disputes
+        .values()
+        .filter(|d| d.status == Some(Status::DisputeLost))
+    {
+        let t = totals.entry(currency_of(d.currency.as_ref())).or_default();
+        add(&mut t.dispute_lost_minor, d.amount_minor)?;
+        add(&mut t.returned_minor, d.amount_minor)?;
+    }
+    totals.remove("");
+    Ok(totals)
+}
+
+fn currency_of(currency: Option<&String>) -> String {
+    currency.cloned().unwrap_or_default()
+}
+
+/// The charge a refund belongs to: its own, else its PaymentIntent's only charge, else the
+/// order's only charge.
+fn charge_key(state: &OrderState, refund: &super::RefundState) -> String {
+    if let Some(charge) = &refund.charge {
+        return charge.clone();
+    }
+    let only = |ids: Vec<&String>| match ids.as_slice() {
+        [only] => Some((*only).clone()),
+        _ => None,
+    };
+    let charges_of_pi = refund.payment_intent.as_ref().and_then(|pi| {
+        let links = state.objects.get(pi)?.links.iter();
+        only(links.filter(|l| is_charge(state, l)).collect())
+    });
+    let all_charges = || {
+        let ids = state
+            .objects
+            .iter()
+            .flat_map(|(id, o)| o.links.iter().chain([id]));
+        let set: BTreeSet<&String> = ids.filter(|id| is_charge(state, id)).collect();
+        only(set.into_iter().collect())
+    };
+    charges_of_pi
+        .or_else(all_charges)
+        .or_else(|| refund.payment_intent.clone())
+        .unwrap_or_default()
+}
+
+fn is_charge(state: &OrderState, id: &str) -> bool {
+    kind_of(state, id) == "charge"
+}
+
+/// The kind of an object of the order: as observed, else by its id's prefix (objects known only
+/// because another object names them).
+pub(crate) fn kind_of<'a>(state: &'a OrderState, id: &str) -> &'a str {
+    if let Some(o) = state.objects.get(id).filter(|o| !o.object.is_empty()) {
+        return &o.object;
+    }
+    let prefixes = [
+        ("pi_", "payment_intent"),
+        ("ch_", "charge"),
+        ("py_", "charge"),
+        ("in_", "invoice"),
+        ("cs_", "checkout.session"),
+    ];
+    prefixes
+        .iter()
+        .find(|(p, _)| id.starts_with(p))
+        .map_or("", |(_, kind)| kind)
+}
+
+/// Stripe's fee and net over the attempts that took money, when one settlement currency.
+/// Fee, net and their settlement currency.
+pub(super) type Fee = (Option<i64>, Option<i64>, Option<String>);
+
+fn fee(state: &OrderState) -> Result<Fee, MergeError> {
+    let mut sum: Option<(i64, i64, String)> = None;
+    for a in state
+        .attempts
+        .iter()
+        .filter(|a| a.amount_captured_minor > 0)
+    {
+        let known = a
+            .objects
+            .iter()
+            .filter_map(|id| state.objects.get(id))
+            .filter_map(|o| Some((o.fee_minor?, o.net_minor?, o.settlement_currency.clone()?)))
+            .max();
+        let Some((fee, net, currency)) = known else {
+            continue;
+        };
+        sum = Some(match sum {
+            None => (fee, net, currency),
+            Some((f, n, c)) if c == currency => (
+                f.checked_add(fee).ok_or(OVERFLOW)?,
+                n.checked_add(net).ok_or(OVERFLOW)?,
+                c,
+            ),
+            Some(_) => return Ok((None, None, None)),
+        });
+    }
+    Ok(match sum {
+        Some((f, n, c)) => (Some(f), Some(n), Some(c)),
+        None => (None, None, None),
+    })
+}
