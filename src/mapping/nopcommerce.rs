@@ -170,6 +170,13 @@ pub fn event_note(record: &Record) -> String {
         Status::Disputed => format!("dispute of{} open", money(record.amount)),
         Status::DisputeWon => "dispute won".to_owned(),
         Status::DisputeLost => format!("dispute lost;{} withdrawn", money(record.amount)),
+        Status::DisputePrevented => format!(
+            "dispute prevented;{} refunded to the cardholder automatically",
+            money(record.amount)
+        ),
+        Status::FraudWarning => "early fraud warning from the card issuer".to_owned(),
+        Status::ReviewOpen => "payment placed in review".to_owned(),
+        Status::ReviewClosed => "payment review closed".to_owned(),
         other => other.as_str().replace('_', " "),
     };
     let mut note = format!("Stripe {} ({}): {what}", record.event_type, record.event_id);
@@ -345,10 +352,15 @@ impl Charged {
 
     /// A charged amount in the primary currency (`RefundedAmount` is kept there), to 4 places.
     fn to_primary(&self, amount: Decimal) -> Decimal {
-        amount
+        if self.rate == Decimal::ONE {
+            return amount;
+        }
+        let mut primary = amount
             .checked_div(self.rate)
             .unwrap_or(amount)
-            .round_dp_with_strategy(4, rust_decimal::RoundingStrategy::MidpointNearestEven)
+            .round_dp_with_strategy(4, rust_decimal::RoundingStrategy::MidpointNearestEven);
+        primary.rescale(4);
+        primary
     }
 }
 
@@ -849,6 +861,148 @@ mod tests {
             disputed.notes
         );
         assert!(disputed.notes[0].contains("reason: fraudulent"));
+    }
+
+    fn nop(fields: serde_json::Value) -> NopOrder {
+        let mut base = serde_json::json!({
+            "id": 7, "order_total": "20.0000", "currency": "USD", "payment_status_id": ps::PENDING,
+            "order_status_id": os::PENDING, "refunded_amount": "0",
+        });
+        if let (Some(b), Some(f)) = (base.as_object_mut(), fields.as_object()) {
+            b.extend(f.clone());
+        }
+        serde_json::from_value(base).unwrap()
+    }
+
+    #[test]
+    fn customer_currency_is_compared_in_the_currency_stripe_charged() {
+        let eur = paid(1800, "eur");
+        let s = state(std::slice::from_ref(&eur));
+        let row =
+            nop(serde_json::json!({"customer_currency_code": "EUR", "currency_rate": "0.9000"}));
+        let p = plan(&row, &s, &eur);
+        assert_eq!(p.payment_status_id, Some(ps::PAID), "{:?}", p.notes);
+        let short = paid(1799, "eur");
+        let p = plan(&row, &state(std::slice::from_ref(&short)), &short);
+        assert_eq!(p.payment_status_id, None);
+        assert!(
+            p.notes[1].contains("does not cover the order total 18 EUR"),
+            "{:?}",
+            p.notes
+        );
+        // A refund of half is kept in the primary currency: 9.00 EUR / 0.9 = 10.0000 USD.
+        let r = rec(
+            "refund.created",
+            200,
+            r#"{"id":"re_1","object":"refund","amount":900,"currency":"eur","status":"succeeded","charge":"ch_1","payment_intent":"pi_1"}"#,
+        );
+        let s = state(&[eur, r.clone()]);
+        let paid_row = nop(
+            serde_json::json!({"customer_currency_code": "EUR", "currency_rate": 0.9,
+            "payment_status_id": ps::PAID, "order_status_id": os::PROCESSING}),
+        );
+        let p = plan(&paid_row, &s, &r);
+        assert_eq!(p.refunded_amount.unwrap().to_string(), "10.0000");
+        assert_eq!(p.payment_status_id, Some(ps::PARTIALLY_REFUNDED));
+    }
+
+    #[test]
+    fn paid_orders_without_shipping_complete() {
+        let p = paid(2000, "usd");
+        let s = state(std::slice::from_ref(&p));
+        for (shipping, expected) in [
+            (10, os::COMPLETE),
+            (30, os::COMPLETE),
+            (40, os::COMPLETE),
+            (20, os::PROCESSING),
+            (25, os::PROCESSING),
+        ] {
+            let row = nop(serde_json::json!({"shipping_status_id": shipping}));
+            let plan = plan(&row, &s, &p);
+            assert_eq!(plan.order_status_id, Some(expected), "shipping {shipping}");
+        }
+        // Unknown shipping status: Processing, as before.
+        assert_eq!(
+            plan(&nop(serde_json::json!({})), &s, &p).order_status_id,
+            Some(os::PROCESSING)
+        );
+    }
+
+    #[test]
+    fn authorized_only_when_it_covers_the_total() {
+        let auth = |amount: i64| {
+            rec(
+                "payment_intent.amount_capturable_updated",
+                60,
+                &format!(
+                    r#"{{"id":"pi_1","object":"payment_intent","amount":{amount},"currency":"usd","status":"requires_capture","metadata":{{"order_id":"7"}}}}"#
+                ),
+            )
+        };
+        let low = auth(1500);
+        let p = plan(
+            &nop(serde_json::json!({})),
+            &state(std::slice::from_ref(&low)),
+            &low,
+        );
+        assert_eq!(p.payment_status_id, None);
+        assert!(p.notes[1].contains("does not cover"), "{:?}", p.notes);
+        let full = auth(2000);
+        let p = plan(
+            &nop(serde_json::json!({})),
+            &state(std::slice::from_ref(&full)),
+            &full,
+        );
+        assert_eq!(p.payment_status_id, Some(ps::AUTHORIZED));
+    }
+
+    #[test]
+    fn an_abandoned_attempt_never_voids_an_order_holding_money() {
+        let session = |id: &str, pi: &str, at: i64, event: &str, status: &str, pay: &str| {
+            rec(
+                event,
+                at,
+                &format!(
+                    r#"{{"id":"{id}","object":"checkout.session","status":"{status}","payment_status":"{pay}","amount_total":2000,"currency":"usd","payment_intent":{pi},"client_reference_id":"7"}}"#
+                ),
+            )
+        };
+        let b_auth = rec(
+            "payment_intent.amount_capturable_updated",
+            50,
+            r#"{"id":"pi_B","object":"payment_intent","amount":2000,"currency":"usd","status":"requires_capture","metadata":{"order_id":"7"}}"#,
+        );
+        let a_expired = session(
+            "cs_A",
+            "null",
+            90,
+            "checkout.session.expired",
+            "expired",
+            "unpaid",
+        );
+        let s = state(&[b_auth, a_expired.clone()]);
+        assert_eq!(s.status, Some(Status::Authorized));
+        let row = nop(
+            serde_json::json!({"payment_status_id": ps::AUTHORIZED, "order_status_id": os::PROCESSING}),
+        );
+        let p = plan(&row, &s, &a_expired);
+        assert_eq!(p.payment_status_id, None, "{:?}", p.notes);
+        // Paid with session B, A expires afterwards: stays paid.
+        let b_paid = session(
+            "cs_B",
+            r#""pi_B""#,
+            60,
+            "checkout.session.completed",
+            "complete",
+            "paid",
+        );
+        let s = state(&[b_paid, a_expired.clone()]);
+        assert_eq!(s.status, Some(Status::Paid));
+        let row = nop(
+            serde_json::json!({"payment_status_id": ps::PAID, "order_status_id": os::PROCESSING,
+            "authorization_transaction_id": "pi_B", "capture_transaction_id": "pi_B", "paid_date_utc": "1970-01-01T00:01:00Z"}),
+        );
+        assert!(!plan(&row, &s, &a_expired).changes_order());
     }
 
     #[test]
