@@ -17,7 +17,8 @@ use crate::money::{minor_to_decimal, Currency};
 
 /// The metadata keys searched for the order reference, in this order, before
 /// `client_reference_id`.
-pub const DEFAULT_ORDER_KEYS: &[&str] = &["order_id", "orderId", "order", "invoice_id"];
+pub const DEFAULT_ORDER_KEYS: &[&str] =
+    &["order_id", "orderId", "order", "invoice_id", "order_guid"];
 
 /// The payment status vocabulary shared by all payment-like events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
