@@ -46,7 +46,7 @@ pub fn document_status(view: &View<'_>) -> Option<&'static str> {
         // A refund object says nothing about the whole document: it is a credit against it.
         Status::Refunded if refund_object => "credited",
         Status::Refunded | Status::DisputeLost => "refunded",
-        Status::PartiallyRefunded => "credited",
+        Status::PartiallyRefunded | Status::DisputePrevented => "credited",
         Status::Failed if refund_object => return None,
         Status::Failed
         | Status::Canceled

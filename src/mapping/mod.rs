@@ -14,7 +14,7 @@ use std::fmt;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use crate::normalize::{Record, Status};
+use crate::normalize::{Concern, Record, Status};
 use crate::state::OrderState;
 
 pub mod custom;
@@ -167,7 +167,8 @@ impl Profile {
         record: &Record,
         state: Option<&OrderState>,
     ) -> Result<Option<String>, MappingError> {
-        if record.status == Status::Ignored {
+        // Ignored and unreadable records mean nothing to any target.
+        if record.status.concern() == Concern::Nothing {
             return Ok(None);
         }
         let view = View::new(record, state);

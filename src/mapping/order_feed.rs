@@ -4,7 +4,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::mapping::{iso8601, View};
-use crate::normalize::Status;
+use crate::normalize::{Concern, Status};
 
 /// One payment line.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -28,7 +28,8 @@ pub struct FeedLine {
 pub fn line_for(view: &View<'_>) -> Option<FeedLine> {
     let record = view.record;
     let status = view.status();
-    if !status.is_order_payment() {
+    // A payment line: flags (fraud warnings, reviews) are not payments.
+    if status.concern() != Concern::Payment {
         return None;
     }
     Some(FeedLine {

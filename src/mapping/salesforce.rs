@@ -234,7 +234,7 @@ pub fn payment_picklist(status: Status) -> Option<&'static str> {
         Status::Paid | Status::DisputeWon => "paid",
         Status::Pending | Status::RequiresAction | Status::Authorized | Status::Failed => "open",
         Status::Canceled | Status::Expired | Status::Void | Status::Uncollectible => "void",
-        Status::PartiallyRefunded | Status::Refunded => "refunded",
+        Status::PartiallyRefunded | Status::Refunded | Status::DisputePrevented => "refunded",
         Status::Disputed | Status::DisputeLost => "disputed",
         _ => return None,
     })
