@@ -173,6 +173,12 @@ impl Event {
         let Some(raw) = self.object_json() else {
             return Ok(None);
         };
+        // serde's derived reader would take an array's items as the fields, in order.
+        if !raw.trim_start().starts_with('{') {
+            return Err(Unreadable {
+                reason: "data.object is not a JSON object".to_owned(),
+            });
+        }
         if let Ok(object) = serde_json::from_str::<StripeObject>(raw) {
             return Ok(Some(object));
         }

@@ -558,16 +558,14 @@ pub fn normalize(event: &Event, options: &NormalizeOptions) -> Record {
         Ok(None) => return Record::unreadable(event, "data.object is missing"),
         Err(e) => return Record::unreadable(event, e.reason),
     };
-    if let Some(other) = obj.object.as_deref().filter(|o| *o != kind) {
-        let other: String = other
-            .chars()
-            .filter(char::is_ascii_graphic)
-            .take(40)
-            .collect();
+    if obj.object.as_deref().is_some_and(|o| o != kind) {
         return Record::unreadable(
             event,
-            format!("data.object.object is {other:?}, not the {kind} the event type carries"),
+            format!("data.object.object is another kind than the {kind} the event type carries"),
         );
+    }
+    if obj.id.as_deref().is_none_or(str::is_empty) {
+        return Record::unreadable(event, "data.object.id is missing");
     }
     let currency = match obj.currency.as_deref().filter(|c| !c.is_empty()) {
         Some(code) => match Currency::new(code) {
@@ -1218,7 +1216,12 @@ mod tests {
             r#"{"id":"cn_1","object":"credit_note","amount":100,"currency":"usd"}"#,
         ));
         assert_eq!(r.status, Status::Unreadable);
-        assert!(r.reason.unwrap().contains("credit_note"));
+        assert!(r.reason.unwrap().contains("another kind than the charge"));
+        // An array or an object without an id is not an object we can use.
+        for object in [r#"["pi_1","payment_intent","succeeded","usd"]"#, "{}"] {
+            let r = norm(&event("payment_intent.succeeded", object));
+            assert_eq!(r.status, Status::Unreadable, "{object}");
+        }
         // No object at all.
         let r = norm(r#"{"id":"evt_1","type":"charge.succeeded","created":1}"#);
         assert_eq!(r.status, Status::Unreadable);

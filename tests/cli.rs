@@ -19,6 +19,8 @@ fn run_env(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
     cmd.args(args)
         .env_remove("STRIPE_WEBHOOK_SECRET")
         .env_remove("STRIPE_SECRET_KEY")
+        .env_remove("STRIPE_BRIDGE_MODE")
+        .env_remove("STRIPE_BRIDGE_ACCOUNTS")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -272,6 +274,176 @@ fn merge_files_into_order_state() {
     assert_eq!(state["status"], "partially_refunded");
     assert_eq!(state["amount_refunded"], "5.00");
     assert_eq!(state["order_ref"], "1001");
+}
+
+/// A fixture with one field of `data.object` replaced (an object stripe-bridge cannot read).
+fn with_object_field(name: &str, field: &str, value: Value) -> Vec<u8> {
+    let mut event: Value = serde_json::from_slice(&own_fixture(name)).unwrap();
+    event["data"]["object"][field] = value;
+    serde_json::to_vec(&event).unwrap()
+}
+
+/// The `note:` lines of stderr.
+fn notes(o: &Output) -> Vec<String> {
+    stderr(o)
+        .lines()
+        .filter(|l| l.starts_with("note: "))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn normalize_unreadable_event_is_a_record_with_a_note() {
+    let body = with_object_field("pi_succeeded_basil.json", "amount", Value::from("21.98"));
+    let out = run(&["normalize"], &body);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(r["status"], "unreadable");
+    assert_eq!(r["event_id"], "evt_basil_pi_succeeded");
+    assert_eq!(r["reason"], "data.object.amount has an unexpected type");
+    assert_eq!(r["amount"], Value::Null);
+    assert_eq!(
+        notes(&out),
+        ["note: evt_basil_pi_succeeded unreadable: data.object.amount has an unexpected type"]
+    );
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    // A foreign object under a mapped type: the same.
+    let body = with_object_field("pi_succeeded_basil.json", "object", Value::from("account"));
+    let out = run(&["normalize"], &body);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains(r#""status":"unreadable""#));
+    assert_eq!(notes(&out).len(), 1);
+    // A record that is used: no note.
+    let out = run(&["normalize"], &own_fixture("pi_succeeded_basil.json"));
+    assert_eq!(stderr(&out), "");
+    // An unmapped type: ignored without a note (nothing went wrong).
+    let out = run(&["normalize"], &own_fixture("thin_event_v2.json"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains(r#""status":"ignored""#));
+    assert_eq!(stderr(&out), "");
+}
+
+#[test]
+fn normalize_mode_guard() {
+    // A live-mode event (of a connected account) with --mode test: ignored, with a note.
+    let live = own_fixture("pi_succeeded_jpy_connect.json");
+    let out = run(&["normalize", "--mode", "test"], &live);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(r["status"], "ignored");
+    assert_eq!(r["livemode"], true);
+    assert_eq!(r["amount"], Value::Null);
+    let reason = r["reason"].as_str().unwrap();
+    assert!(reason.contains("live-mode"), "{reason}");
+    let id = r["event_id"].as_str().unwrap();
+    assert_eq!(notes(&out), [format!("note: {id} ignored: {reason}")]);
+    // The same from the environment, and accepted by --mode live / any.
+    let out = run_env(&["normalize"], &live, &[("STRIPE_BRIDGE_MODE", "test")]);
+    assert!(stdout(&out).contains(r#""status":"ignored""#));
+    for mode in ["live", "any"] {
+        let out = run(&["normalize", "--mode", mode], &live);
+        assert!(stdout(&out).contains(r#""status":"paid""#), "{mode}");
+        assert_eq!(stderr(&out), "");
+    }
+    // The flag wins over the environment.
+    let out = run_env(
+        &["normalize", "--mode", "live"],
+        &live,
+        &[("STRIPE_BRIDGE_MODE", "test")],
+    );
+    assert!(stdout(&out).contains(r#""status":"paid""#));
+    // Accounts: the connected account's event, accepted only when listed.
+    let account = r["account"].as_str().unwrap().to_owned();
+    let out = run(&["normalize", "--accounts", "platform"], &live);
+    assert!(stdout(&out).contains(r#""status":"ignored""#));
+    assert!(
+        notes(&out)[0].contains("connected account"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run_env(
+        &["normalize"],
+        &live,
+        &[("STRIPE_BRIDGE_ACCOUNTS", &format!("platform,{account}"))],
+    );
+    assert!(
+        stdout(&out).contains(r#""status":"paid""#),
+        "{}",
+        stderr(&out)
+    );
+    // map and merge take the same options.
+    let out = run(&["map", "--profile", "record", "--mode", "test"], &live);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(notes(&out).len(), 1);
+}
+
+#[test]
+fn bad_mode_or_accounts_is_an_error() {
+    let body = own_fixture("pi_succeeded_basil.json");
+    for args in [
+        &["normalize", "--mode", "production"][..],
+        &["normalize", "--accounts", "acct_1,cus_123"],
+        &["map", "--profile", "record", "--mode", "prod"],
+        &["merge", "--mode", "TEST", "x.json"],
+    ] {
+        let out = run(args, &body);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = stderr(&out);
+        assert!(
+            err.starts_with("error[mode/invalid_mode]: "),
+            "{args:?}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert_eq!(stdout(&out), "");
+    }
+    let out = run_env(&["normalize"], &body, &[("STRIPE_BRIDGE_MODE", "staging")]);
+    assert!(
+        stderr(&out).starts_with("error[mode/invalid_mode]: the mode must be test, live or any")
+    );
+}
+
+#[test]
+fn merge_skips_unreadable_and_ignored_events() {
+    let dir = std::env::temp_dir().join(format!("sb-cli-merge-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let unreadable = dir.join("refund_unreadable.json");
+    std::fs::write(
+        &unreadable,
+        with_object_field("refund_created_basil.json", "amount", Value::from("5.00")),
+    )
+    .unwrap();
+    let own = |f: &str| own_fixtures_dir().join(f).to_string_lossy().into_owned();
+    let files = [
+        own("pi_created_basil.json"),
+        unreadable.to_string_lossy().into_owned(),
+        own("pi_succeeded_basil.json"),
+    ];
+    let mut args = vec!["merge"];
+    args.extend(files.iter().map(String::as_str));
+    let out = run(&args, b"");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let state: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(state["schema_version"], 2);
+    assert_eq!(state["status"], "paid");
+    assert_eq!(state["order_ref"], "1001");
+    assert_eq!(state["amount_refunded"], "0.00");
+    let notes = notes(&out);
+    assert_eq!(notes.len(), 1, "{}", stderr(&out));
+    assert!(
+        notes[0].contains(" unreadable: data.object.amount"),
+        "{}",
+        notes[0]
+    );
+    // With --mode live every test-mode event is ignored: an empty state.
+    let out = run(
+        &[&["merge", "--mode", "live"][..], &args[1..]].concat(),
+        b"",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let empty: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(empty["order_ref"], Value::Null);
+    assert_eq!(stderr(&out).lines().count(), 3, "{}", stderr(&out));
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

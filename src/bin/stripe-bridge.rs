@@ -8,15 +8,19 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use stripe_bridge::mapping::Profile;
+use stripe_bridge::mode::ModeGuard;
 use stripe_bridge::payment_request::{self, LinkParams, Order, StripeRequest};
 use stripe_bridge::signature::{self, Secret, Tolerance, Verifier};
 use stripe_bridge::stripe_api::{self, Outcome};
-use stripe_bridge::{normalize_json, Error, Event, NormalizeOptions, OrderState};
+use stripe_bridge::{normalize_json, Error, Event, NormalizeOptions, OrderState, Record, Status};
 
 /// Verify, normalize and sign Stripe webhooks.
 ///
 /// Bodies are read from standard input as raw bytes, exactly as Stripe sent them.
 /// Errors are printed on one line as `error[<kind>/<code>]: <message>` and exit with status 1.
+/// An event that is accepted but not used (its object cannot be read, or it is of a mode or
+/// account not accepted) is not an error: its record is printed, with one
+/// `note: <event id> <status>: <reason>` line on standard error.
 #[derive(Parser)]
 #[command(name = "stripe-bridge", version, about, long_about)]
 struct Cli {
@@ -48,7 +52,7 @@ enum Command {
     /// Normalize the Stripe event on stdin and print the record as JSON.
     Normalize {
         #[command(flatten)]
-        order: OrderArgs,
+        normalize: NormalizeArgs,
         /// Pretty-print the JSON.
         #[arg(long)]
         pretty: bool,
@@ -60,7 +64,7 @@ enum Command {
         #[arg(long)]
         profile: String,
         #[command(flatten)]
-        order: OrderArgs,
+        normalize: NormalizeArgs,
         /// Pretty-print the JSON.
         #[arg(long)]
         pretty: bool,
@@ -83,7 +87,7 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
         #[command(flatten)]
-        order: OrderArgs,
+        normalize: NormalizeArgs,
     },
     /// Build the Stripe request for the order JSON on stdin and print it (method, path, form
     /// body, Idempotency-Key); with --send, send it to Stripe and print Stripe's object.
@@ -185,16 +189,56 @@ struct TimeArgs {
     now: Option<i64>,
 }
 
+/// How events are normalized: shared by every command that normalizes.
 #[derive(Args)]
-struct OrderArgs {
+struct NormalizeArgs {
     /// Metadata keys holding the order reference, in order of preference.
     #[arg(long, value_delimiter = ',', default_values_t = stripe_bridge::normalize::DEFAULT_ORDER_KEYS.iter().map(|k| k.to_string()))]
     order_keys: Vec<String>,
+    /// The mode of events to accept: test, live or any. Events of the other mode are
+    /// acknowledged but ignored, with the reason.
+    #[arg(long, env = "STRIPE_BRIDGE_MODE", default_value = "any")]
+    mode: String,
+    /// The accounts whose events to accept (default: any): connected account ids (acct_...)
+    /// and `platform` (the platform's own events), comma-separated. Events of other accounts
+    /// are acknowledged but ignored, with the reason.
+    #[arg(long, env = "STRIPE_BRIDGE_ACCOUNTS")]
+    accounts: Option<String>,
 }
 
-impl OrderArgs {
-    fn options(&self) -> NormalizeOptions {
-        NormalizeOptions::with_order_keys(self.order_keys.iter().cloned())
+impl NormalizeArgs {
+    /// The options, or a failure when --mode or --accounts cannot be read.
+    fn options(&self) -> Result<NormalizeOptions, Failure> {
+        let mode = ModeGuard::parse(&self.mode, self.accounts.as_deref().unwrap_or_default())
+            .map_err(|e| Failure {
+                kind: "mode",
+                code: e.code(),
+                message: e.to_string(),
+            })?;
+        Ok(NormalizeOptions {
+            mode,
+            ..NormalizeOptions::with_order_keys(self.order_keys.iter().cloned())
+        })
+    }
+}
+
+/// For a record of an event that was accepted but is not used (its object cannot be read, or
+/// the mode guard ignored it): one `note: <event id> <status>: <reason>` line on stderr.
+fn note_unused(record: &Record) {
+    let unused = match record.status {
+        Status::Unreadable => true,
+        // Ignored records carry a reason only when the mode guard ignored them.
+        Status::Ignored => record.reason.is_some(),
+        _ => false,
+    };
+    if unused {
+        let reason = record.reason.as_deref().unwrap_or("no reason given");
+        eprintln!(
+            "note: {} {}: {}",
+            record.event_id.replace(['\n', '\r'], " "),
+            record.status,
+            reason.replace(['\n', '\r'], " ")
+        );
     }
 }
 
@@ -278,19 +322,24 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let event = Event::from_slice(&body).map_err(Error::from)?;
             print(&event.id)
         }
-        Command::Normalize { order, pretty } => {
+        Command::Normalize { normalize, pretty } => {
+            let options = normalize.options()?;
             let body = read_stdin()?;
-            let record = normalize_json(&body, &order.options()).map_err(Error::from)?;
-            print(&to_json(&record, pretty)?)
+            let record = normalize_json(&body, &options).map_err(Error::from)?;
+            print(&to_json(&record, pretty)?)?;
+            note_unused(&record);
+            Ok(())
         }
         Command::Map {
             profile,
-            order,
+            normalize,
             pretty,
         } => {
+            let options = normalize.options()?;
             let profile = load_profile(&profile)?;
             let body = read_stdin()?;
-            let record = normalize_json(&body, &order.options()).map_err(Error::from)?;
+            let record = normalize_json(&body, &options).map_err(Error::from)?;
+            note_unused(&record);
             let mapped = profile.map(&record).map_err(mapping_failure)?;
             match mapped {
                 None => print("null"),
@@ -335,8 +384,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::Merge { files, order } => {
-            let options = order.options();
+        Command::Merge { files, normalize } => {
+            let options = normalize.options()?;
             let mut state = OrderState::default();
             for file in &files {
                 let body = std::fs::read(file)
@@ -345,6 +394,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     message: format!("{}: {e}", file.display()),
                     ..Failure::from(Error::from(e))
                 })?;
+                // Unreadable and ignored records leave the state alone; the others merge.
+                note_unused(&record);
                 state.merge(&record).map_err(|e| Failure {
                     message: format!("{}: {e}", file.display()),
                     ..Failure::from(Error::from(e))
