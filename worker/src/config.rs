@@ -1,6 +1,7 @@
 //! Configuration from `wrangler.toml` vars and `wrangler secret`s, with the defaults README lists.
 
 use stripe_bridge::mapping::Profile;
+use stripe_bridge::mode::ModeGuard;
 use stripe_bridge::signature::{SignatureError, Tolerance, DEFAULT_TOLERANCE_SECS};
 use stripe_bridge::standard_webhooks::WebhookSecret;
 use stripe_bridge::NormalizeOptions;
@@ -64,12 +65,13 @@ impl ReceiveConfig {
         let tolerance =
             Tolerance::seconds(number(env, "TOLERANCE_SECONDS", DEFAULT_TOLERANCE_SECS)?)
                 .map_err(|e: SignatureError| ConfigError(format!("TOLERANCE_SECONDS: {e}")))?;
-        let normalize = match text(env, "ORDER_KEYS") {
+        let mut normalize = match text(env, "ORDER_KEYS") {
             Some(keys) => NormalizeOptions::with_order_keys(
                 keys.split(',').map(str::trim).filter(|k| !k.is_empty()),
             ),
             None => NormalizeOptions::default(),
         };
+        normalize.mode = mode_guard(env)?;
         // MAPPING_JSON (a custom or configured mapping) wins over TARGET_PROFILE (a name).
         let profile_text = text(env, "MAPPING_JSON")
             .or_else(|| text(env, "TARGET_PROFILE"))
@@ -85,6 +87,21 @@ impl ReceiveConfig {
             dedup_ttl_secs: number(env, "DEDUP_TTL_SECONDS", DEFAULT_DEDUP_TTL_SECS)?.max(60),
         })
     }
+}
+
+/// The modes and accounts accepted: `STRIPE_MODE` (`test`, `live` or `any`; unset: any) and
+/// `STRIPE_ACCOUNTS` (`acct_…` ids and `platform`, comma-separated; unset or `any`: any).
+/// Events of others are acknowledged as `ignored` with the reason, never forwarded.
+fn mode_guard(env: &Env) -> Result<ModeGuard, ConfigError> {
+    let mode = text(env, "STRIPE_MODE").unwrap_or_default();
+    let accounts = text(env, "STRIPE_ACCOUNTS")
+        .filter(|a| a != "any")
+        .unwrap_or_default();
+    // Checked apart first, so the error names the setting that is wrong.
+    ModeGuard::parse(&mode, "")
+        .map_err(|e| ConfigError(format!("STRIPE_MODE ({}): {e}", e.code())))?;
+    ModeGuard::parse(&mode, &accounts)
+        .map_err(|e| ConfigError(format!("STRIPE_ACCOUNTS ({}): {e}", e.code())))
 }
 
 /// What the queue consumer needs to deliver downstream.

@@ -20,8 +20,9 @@ use stripe_bridge::delivery::{
     dead_letter_key, dedup_key, is_delivered, retry_delay_secs, DedupEntry, DeliveryState,
     ForwardMessage,
 };
+use stripe_bridge::normalize::Concern;
 use stripe_bridge::signature::Verifier;
-use stripe_bridge::{verify_and_normalize, Status};
+use stripe_bridge::{verify_and_normalize, Record, Status};
 use worker::{
     console_log, event, AbortController, Context, Date, Delay, Env, Fetch, Headers, KvStore,
     Message, MessageBatch, MessageExt, Method, QueueRetryOptionsBuilder, Request, RequestInit,
@@ -52,6 +53,9 @@ pub(crate) struct Outcome {
     outcome: &'static str,
     event_id: Option<String>,
     event_type: Option<String>,
+    /// Why an event was not forwarded (ignored by the mode guard, unreadable): a field path or
+    /// a fixed sentence, never a value of the payload. Logged with the request.
+    reason: Option<String>,
     detail: serde_json::Value,
 }
 
@@ -62,6 +66,7 @@ impl Outcome {
             outcome,
             event_id: None,
             event_type: None,
+            reason: None,
             detail: json!({}),
         }
     }
@@ -79,7 +84,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let method = req.method();
     let outcome = route(req, &env, &path, &method).await;
     let latency_ms = now_ms().saturating_sub(started);
-    log(json!({
+    let mut line = json!({
         "at": started,
         "method": method.to_string(),
         "path": path,
@@ -88,7 +93,11 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         "event_id": outcome.event_id,
         "event_type": outcome.event_type,
         "latency_ms": latency_ms,
-    }));
+    });
+    if let (Some(map), Some(reason)) = (line.as_object_mut(), &outcome.reason) {
+        map.insert("reason".into(), json!(reason));
+    }
+    log(line);
     let mut body = json!({ "result": outcome.outcome });
     if let (Some(map), Some(extra)) = (body.as_object_mut(), outcome.detail.as_object()) {
         map.extend(extra.clone());
@@ -199,8 +208,9 @@ pub(crate) async fn read_body(
     Ok(body)
 }
 
-/// Dedup, then queue (or record as ignored). Only a failure to queue is a 5xx.
-async fn accept(env: &Env, config: &ReceiveConfig, record: &stripe_bridge::Record) -> Outcome {
+/// Dedup, then queue, keep as unreadable, or record as ignored. Only a failure to queue or to
+/// keep is a 5xx.
+async fn accept(env: &Env, config: &ReceiveConfig, record: &Record) -> Outcome {
     let dedup = env.kv(config::KV_DEDUP).ok();
     let key = dedup_key(&record.event_id);
     // Dedup is best-effort (KV is eventually consistent): a read failure means "not seen".
@@ -209,8 +219,29 @@ async fn accept(env: &Env, config: &ReceiveConfig, record: &stripe_bridge::Recor
             return Outcome::new(200, "duplicate").with_detail(json!({ "state": seen.state }));
         }
     }
+    // `Status::concern` says what is forwarded; records that concern nothing never are.
+    match (record.status.concern(), record.status) {
+        (Concern::Nothing, Status::Unreadable) => {
+            return keep_unreadable(env, config, dedup.as_ref(), &key, record).await;
+        }
+        (Concern::Nothing, _) => {
+            // An event type that is not mapped (no reason), or one of another mode or
+            // account (the mode guard's reason).
+            put_state(
+                dedup.as_ref(),
+                &key,
+                DeliveryState::Ignored,
+                &record.event_type,
+                None,
+                config.dedup_ttl_secs,
+            )
+            .await;
+            return ignored(record.reason.clone());
+        }
+        (Concern::Payment | Concern::Flag | Concern::Payout | Concern::Customer, _) => {}
+    }
     // The body for the target: the record itself, or the configured profile's mapping
-    // (nothing for an ignored event type, or one the profile has nothing for).
+    // (nothing for an event the profile has nothing for).
     let body = match config.profile.map(record) {
         Ok(Some(body)) => body,
         Ok(None) => {
@@ -223,14 +254,10 @@ async fn accept(env: &Env, config: &ReceiveConfig, record: &stripe_bridge::Recor
                 config.dedup_ttl_secs,
             )
             .await;
-            let outcome = Outcome::new(200, "ignored");
-            return if record.status == Status::Ignored {
-                outcome
-            } else {
-                outcome.with_detail(
-                    json!({ "reason": format!("nothing for the {} profile", config.profile.name()) }),
-                )
-            };
+            return ignored(Some(format!(
+                "nothing for the {} profile",
+                config.profile.name()
+            )));
         }
         Err(e) => return config_error(ConfigError(format!("mapping: {e}"))),
     };
@@ -262,6 +289,79 @@ async fn accept(env: &Env, config: &ReceiveConfig, record: &stripe_bridge::Recor
     )
     .await;
     Outcome::new(200, "accepted").with_detail(json!({ "status": record.status }))
+}
+
+/// `200 ignored`, with the reason when there is one (in the response and the log line).
+fn ignored(reason: Option<String>) -> Outcome {
+    let mut outcome = Outcome::new(200, "ignored");
+    if let Some(reason) = reason {
+        outcome = outcome.with_detail(json!({ "reason": reason }));
+        outcome.reason = Some(reason);
+    }
+    outcome
+}
+
+/// A mapped event whose object could not be read: kept with the dead letters (kind
+/// `unreadable`: the envelope and the reason, never the payload), recorded for dedup, never
+/// forwarded. When it cannot be kept the answer is a 503 and nothing is recorded, so Stripe
+/// delivers it again rather than it being lost.
+async fn keep_unreadable(
+    env: &Env,
+    config: &ReceiveConfig,
+    dedup: Option<&KvStore>,
+    key: &str,
+    record: &Record,
+) -> Outcome {
+    let reason = record
+        .reason
+        .clone()
+        .unwrap_or_else(|| "the event's object could not be read".to_owned());
+    let letter = UnreadableLetter {
+        kind: LetterKind::Unreadable,
+        event_id: record.event_id.clone(),
+        event_type: record.event_type.clone(),
+        created: record.created,
+        livemode: record.livemode,
+        account: record.account.clone(),
+        reason: reason.clone(),
+        dead_at_ms: now_ms(),
+    };
+    let summary = DeadLetterSummary {
+        kind: LetterKind::Unreadable,
+        event_type: letter.event_type.clone(),
+        dead_at_ms: letter.dead_at_ms,
+        last_error: None,
+        reason: Some(reason.clone()),
+        created: Some(letter.created),
+        livemode: Some(letter.livemode),
+        account: letter.account.clone(),
+    };
+    let mut outcome = match store_dead_letter(env, &record.event_id, &letter, &summary).await {
+        Ok(()) => {
+            put_state(
+                dedup,
+                key,
+                DeliveryState::DeadLettered,
+                &record.event_type,
+                Some(format!("unreadable: {reason}")),
+                config.dedup_ttl_secs,
+            )
+            .await;
+            Outcome::new(200, "unreadable")
+                .with_detail(json!({ "status": record.status, "reason": reason }))
+        }
+        Err(e) => {
+            log(json!({
+                "outcome": "dead_letter_store_failed",
+                "event_id": record.event_id,
+                "event_type": record.event_type,
+                "error": e,
+            }));
+            Outcome::new(503, "storage_unavailable")
+        }
+    };
+    outcome.reason = Some(reason);
+    outcome
 }
 
 async fn put_state(
@@ -413,20 +513,74 @@ async fn post_downstream(
         .map(|r| r.status_code())
 }
 
+/// What a dead letter is: a record that ran out of delivery retries (replayable), or an event
+/// whose object could not be read (nothing to forward).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum LetterKind {
+    #[default]
+    Undelivered,
+    Unreadable,
+}
+
 /// A dead letter, as kept: the message, when, and the last delivery error.
 #[derive(Serialize, serde::Deserialize)]
 struct DeadLetter {
+    /// Absent in letters kept before kinds existed.
+    #[serde(default)]
+    kind: LetterKind,
     message: ForwardMessage,
     dead_at_ms: u64,
     last_error: Option<String>,
 }
 
+/// An unreadable event, as kept: its envelope and why its object could not be read. Never the
+/// raw payload or anything from its object (no amounts, names, emails or metadata).
+#[derive(Serialize, serde::Deserialize)]
+struct UnreadableLetter {
+    kind: LetterKind,
+    event_id: String,
+    event_type: String,
+    created: i64,
+    livemode: bool,
+    account: Option<String>,
+    reason: String,
+    dead_at_ms: u64,
+}
+
 /// Summary stored as KV metadata, so listing needs no reads per entry.
 #[derive(Serialize, serde::Deserialize)]
 struct DeadLetterSummary {
+    #[serde(default)]
+    kind: LetterKind,
     event_type: String,
     dead_at_ms: u64,
     last_error: Option<String>,
+    // Unreadable letters only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    created: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    livemode: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    account: Option<String>,
+}
+
+/// Keeps a dead letter (`dl:<event id>`) with its summary as metadata.
+async fn store_dead_letter<T: Serialize>(
+    env: &Env,
+    event_id: &str,
+    letter: &T,
+    summary: &DeadLetterSummary,
+) -> std::result::Result<(), String> {
+    let kv = env.kv(config::KV_DEAD_LETTERS).map_err(|e| e.to_string())?;
+    kv.put(&dead_letter_key(event_id), letter)
+        .and_then(|p| p.metadata(summary))
+        .map_err(|e| e.to_string())?
+        .execute()
+        .await
+        .map_err(|e| e.to_string())
 }
 
 async fn keep_dead_letter(env: &Env, message: &Message<ForwardMessage>) {
@@ -446,26 +600,22 @@ async fn keep_dead_letter(env: &Env, message: &Message<ForwardMessage>) {
         None => None,
     };
     let letter = DeadLetter {
+        kind: LetterKind::Undelivered,
         message: m.clone(),
         dead_at_ms: now_ms(),
         last_error: last_error.clone(),
     };
     let summary = DeadLetterSummary {
+        kind: LetterKind::Undelivered,
         event_type: m.event_type.clone(),
         dead_at_ms: letter.dead_at_ms,
         last_error: last_error.clone(),
+        reason: None,
+        created: None,
+        livemode: None,
+        account: None,
     };
-    let stored = match env.kv(config::KV_DEAD_LETTERS) {
-        Ok(kv) => match kv
-            .put(&dead_letter_key(&m.event_id), &letter)
-            .and_then(|p| p.metadata(&summary))
-        {
-            Ok(put) => put.execute().await.map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        },
-        Err(e) => Err(e.to_string()),
-    };
-    match stored {
+    match store_dead_letter(env, &m.event_id, &letter, &summary).await {
         Ok(()) => {
             message.ack();
             put_state(
@@ -527,7 +677,8 @@ pub(crate) fn bearer(req: &Request, env: &Env, var: &str) -> std::result::Result
     }
 }
 
-/// `GET /dead-letters[?cursor=...]`: up to 100 dead letters with their last error.
+/// `GET /dead-letters[?cursor=...]`: up to 100 dead letters: undelivered ones with their last
+/// error, unreadable ones with the reason and the event's envelope.
 async fn list_dead_letters(env: &Env, req: &Request) -> Outcome {
     let kv = match env.kv(config::KV_DEAD_LETTERS) {
         Ok(kv) => kv,
@@ -552,12 +703,22 @@ async fn list_dead_letters(env: &Env, req: &Request) -> Outcome {
                         .metadata
                         .clone()
                         .and_then(|m| serde_json::from_value::<DeadLetterSummary>(m).ok());
-                    json!({
+                    let mut letter = json!({
                         "event_id": k.name.trim_start_matches("dl:"),
+                        "kind": summary.as_ref().map(|s| s.kind).unwrap_or_default(),
                         "event_type": summary.as_ref().map(|s| s.event_type.clone()),
                         "dead_at_ms": summary.as_ref().map(|s| s.dead_at_ms),
-                        "last_error": summary.and_then(|s| s.last_error),
-                    })
+                        "last_error": summary.as_ref().and_then(|s| s.last_error.clone()),
+                    });
+                    if let (Some(map), Some(s)) = (letter.as_object_mut(), summary) {
+                        if s.kind == LetterKind::Unreadable {
+                            map.insert("reason".into(), json!(s.reason));
+                            map.insert("created".into(), json!(s.created));
+                            map.insert("livemode".into(), json!(s.livemode));
+                            map.insert("account".into(), json!(s.account));
+                        }
+                    }
+                    letter
                 })
                 .collect();
             Outcome::new(200, "ok").with_detail(json!({
@@ -572,7 +733,8 @@ async fn list_dead_letters(env: &Env, req: &Request) -> Outcome {
     }
 }
 
-/// `POST /dead-letters/{event_id}/replay`: queue it again, then drop it from the store.
+/// `POST /dead-letters/{event_id}/replay`: queue it again, then drop it from the store. An
+/// unreadable letter has nothing to forward: 409, and it stays listed.
 async fn replay(env: &Env, event_id: String) -> Outcome {
     let (Ok(kv), Ok(queue)) = (
         env.kv(config::KV_DEAD_LETTERS),
@@ -581,14 +743,22 @@ async fn replay(env: &Env, event_id: String) -> Outcome {
         return Outcome::new(503, "storage_unavailable");
     };
     let key = dead_letter_key(&event_id);
-    let letter = match kv.get(&key).json::<DeadLetter>().await {
-        Ok(Some(letter)) => letter,
+    let stored = match kv.get(&key).json::<serde_json::Value>().await {
+        Ok(Some(stored)) => stored,
         Ok(None) => {
             let mut o = Outcome::new(404, "not_found");
             o.event_id = Some(event_id);
             return o;
         }
         Err(_) => return Outcome::new(503, "storage_unavailable"),
+    };
+    if let Ok(unreadable) = serde_json::from_value::<UnreadableLetter>(stored.clone()) {
+        if unreadable.kind == LetterKind::Unreadable {
+            return not_replayable(unreadable);
+        }
+    }
+    let Ok(letter) = serde_json::from_value::<DeadLetter>(stored) else {
+        return Outcome::new(503, "storage_unavailable");
     };
     if queue.send(&letter.message).await.is_err() {
         return Outcome::new(503, "queue_unavailable");
@@ -610,5 +780,24 @@ async fn replay(env: &Env, event_id: String) -> Outcome {
     let mut o = Outcome::new(202, "replayed");
     o.event_id = Some(event_id);
     o.event_type = Some(letter.message.event_type);
+    o
+}
+
+/// `409` for an unreadable letter: the payload was never kept, so there is no record to queue.
+fn not_replayable(letter: UnreadableLetter) -> Outcome {
+    let message = format!(
+        "an unreadable event has nothing to forward: stripe-bridge could not read its object \
+         and kept only its envelope, never the payload. Once a stripe-bridge release reads it, \
+         delete the DEDUP key evt:{} and resend the event from Stripe (Dashboard → Events → \
+         Resend, or `stripe events resend`)",
+        letter.event_id
+    );
+    let mut o = Outcome::new(409, "not_replayable").with_detail(json!({
+        "kind": letter.kind,
+        "reason": letter.reason,
+        "message": message,
+    }));
+    o.event_id = Some(letter.event_id);
+    o.event_type = Some(letter.event_type);
     o
 }

@@ -13,8 +13,11 @@ export const STRIPE_SECRET = 'whsec_worker_test_stripe_secret';
 export const DOWNSTREAM_SECRET = 'whsec_c3RyaXBlLWJyaWRnZS10ZXN0LWRvd25zdHJlYW0ta2V5';
 export const ADMIN_TOKEN = 'test-admin-token';
 
-/** The Worker with wrangler.toml's bindings, overridden by `vars` and queue `consumer` settings. */
-export async function startWorker({ downstreamUrl, vars = {}, consumer = {}, withoutQueue = false }) {
+/**
+ * The Worker with wrangler.toml's bindings, overridden by `vars` and queue `consumer` settings.
+ * `withoutKv`: KV bindings left out (as when a namespace is unavailable).
+ */
+export async function startWorker({ downstreamUrl, vars = {}, consumer = {}, withoutQueue = false, withoutKv = [] }) {
   // An explicit (empty) env file: wrangler then does not read .dev.vars.
   const { workerOptions } = await unstable_getMiniflareWorkerOptions(join(repoRoot, 'wrangler.toml'), undefined, {
     envFiles: [join(repoRoot, 'worker/test/test.env')],
@@ -26,6 +29,7 @@ export async function startWorker({ downstreamUrl, vars = {}, consumer = {}, wit
   const mf = new Miniflare({
     ...workerOptions,
     queueConsumers,
+    kvNamespaces: Object.fromEntries(Object.entries(workerOptions.kvNamespaces).filter(([name]) => !withoutKv.includes(name))),
     // withoutQueue: the producer binding is missing, as when Queues are unavailable.
     queueProducers: withoutQueue ? {} : workerOptions.queueProducers,
     name: 'stripe-bridge',
