@@ -44,6 +44,8 @@ pub enum Status {
     PayoutPending,
     PayoutPaid,
     PayoutFailed,
+    /// A payout was canceled (not an order's payment).
+    PayoutCanceled,
     /// A customer was created or updated (not a payment status; used by CRM mappings).
     CustomerActive,
     /// A customer was deleted.
@@ -75,7 +77,7 @@ pub enum Concern {
 }
 
 impl Status {
-    pub const ALL: [Status; 25] = [
+    pub const ALL: [Status; 26] = [
         Status::Pending,
         Status::RequiresAction,
         Status::Authorized,
@@ -94,6 +96,7 @@ impl Status {
         Status::PayoutPending,
         Status::PayoutPaid,
         Status::PayoutFailed,
+        Status::PayoutCanceled,
         Status::CustomerActive,
         Status::CustomerDeleted,
         Status::FraudWarning,
@@ -111,7 +114,7 @@ impl Status {
             | Failed | Canceled | Expired | Disputed | DisputeWon | DisputeLost
             | DisputePrevented | Void | Uncollectible => Concern::Payment,
             FraudWarning | ReviewOpen | ReviewClosed => Concern::Flag,
-            PayoutPending | PayoutPaid | PayoutFailed => Concern::Payout,
+            PayoutPending | PayoutPaid | PayoutFailed | PayoutCanceled => Concern::Payout,
             CustomerActive | CustomerDeleted => Concern::Customer,
             Unreadable | Ignored => Concern::Nothing,
         }
@@ -143,6 +146,7 @@ impl Status {
             Status::PayoutPending => "payout_pending",
             Status::PayoutPaid => "payout_paid",
             Status::PayoutFailed => "payout_failed",
+            Status::PayoutCanceled => "payout_canceled",
             Status::CustomerActive => "customer_active",
             Status::CustomerDeleted => "customer_deleted",
             Status::FraudWarning => "fraud_warning",
@@ -421,7 +425,7 @@ pub const EVENT_TYPES: &[(&str, &str, Rule)] = {
             Fixed(PayoutPaid),
         ),
         ("payout.failed", "payout", Fixed(PayoutFailed)),
-        ("payout.canceled", "payout", Fixed(Canceled)),
+        ("payout.canceled", "payout", Fixed(PayoutCanceled)),
         ("customer.created", "customer", Fixed(CustomerActive)),
         ("customer.updated", "customer", Fixed(CustomerActive)),
         ("customer.deleted", "customer", Fixed(CustomerDeleted)),
@@ -1001,7 +1005,7 @@ fn payout<'a>(obj: &'a StripeObject, r: &mut Record, f: &mut Facts<'a>) {
         "pending" | "in_transit" => Some(Status::PayoutPending),
         "paid" => Some(Status::PayoutPaid),
         "failed" => Some(Status::PayoutFailed),
-        "canceled" => Some(Status::Canceled),
+        "canceled" => Some(Status::PayoutCanceled),
         _ => None,
     });
 }

@@ -324,6 +324,16 @@ fn risk_rank(level: Option<&str>) -> u8 {
     }
 }
 
+/// The higher of two Radar risk levels (by rank, then by name: never by arrival).
+fn riskier(a: Option<String>, b: Option<String>) -> Option<String> {
+    let key = |l: &Option<String>| (risk_rank(l.as_deref()), l.clone());
+    if key(&b) > key(&a) {
+        b
+    } else {
+        a
+    }
+}
+
 fn max_opt<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.max(b)),
@@ -423,14 +433,17 @@ impl OrderState {
             payment_intent: r.payment_intent.clone(),
             reason: r.reason.clone(),
         };
-        let rank = |f: &FlagState| (f.status == Some(Status::ReviewClosed), f.at);
-        match self.flags.get_mut(id) {
-            Some(slot) if rank(slot) >= rank(&seen) => {}
-            Some(slot) => *slot = seen,
-            None => {
-                self.flags.insert(id.clone(), seen);
-            }
+        let rank = |f: &FlagState| {
+            let closed = f.status == Some(Status::ReviewClosed);
+            (closed, f.at, f.status.map(Status::as_str))
+        };
+        let slot = self.flags.entry(id.clone()).or_insert_with(|| seen.clone());
+        if rank(&seen) > rank(slot) {
+            (slot.status, slot.at) = (seen.status, seen.at);
         }
+        slot.charge = max_opt(slot.charge.take(), seen.charge);
+        slot.payment_intent = max_opt(slot.payment_intent.take(), seen.payment_intent);
+        slot.reason = max_opt(slot.reason.take(), seen.reason);
     }
 
     fn apply_refund(&mut self, r: &Record) {
@@ -454,22 +467,27 @@ impl OrderState {
             charge: r.charge.clone(),
             payment_intent: r.payment_intent.clone(),
         };
-        let key = |x: &RefundState| (stage(x.status), x.at, x.amount_minor);
-        match self.refunds.get_mut(id) {
-            Some(slot) if key(slot) >= key(&seen) => {
-                slot.charge = max_opt(slot.charge.take(), seen.charge);
-                slot.payment_intent = max_opt(slot.payment_intent.take(), seen.payment_intent);
-            }
-            Some(slot) => {
-                let (charge, pi) = (slot.charge.take(), slot.payment_intent.take());
-                *slot = seen;
-                slot.charge = max_opt(slot.charge.take(), charge);
-                slot.payment_intent = max_opt(slot.payment_intent.take(), pi);
-            }
-            None => {
-                self.refunds.insert(id.clone(), seen);
-            }
+        // The whole value breaks ties, so equal times never let the arrival order decide.
+        let key = |x: &RefundState| {
+            let status = x.status.map(Status::as_str);
+            (
+                stage(x.status),
+                x.at,
+                x.amount_minor,
+                status,
+                x.currency.clone(),
+            )
+        };
+        let slot = self
+            .refunds
+            .entry(id.clone())
+            .or_insert_with(|| seen.clone());
+        if key(&seen) > key(slot) {
+            (slot.status, slot.at) = (seen.status, seen.at);
+            (slot.amount_minor, slot.currency) = (seen.amount_minor, seen.currency);
         }
+        slot.charge = max_opt(slot.charge.take(), seen.charge);
+        slot.payment_intent = max_opt(slot.payment_intent.take(), seen.payment_intent);
     }
 
     fn apply_dispute(&mut self, r: &Record) {
@@ -483,14 +501,27 @@ impl OrderState {
             payment_intent: r.payment_intent.clone(),
             reason: r.reason.clone(),
         };
-        let key = |d: &DisputeState| (dispute_rank(d.status), d.at, d.amount_minor);
-        match self.disputes.get_mut(id) {
-            Some(slot) if key(slot) >= key(&seen) => {}
-            Some(slot) => *slot = seen,
-            None => {
-                self.disputes.insert(id.clone(), seen);
-            }
+        let key = |d: &DisputeState| {
+            let status = d.status.map(Status::as_str);
+            (
+                dispute_rank(d.status),
+                d.at,
+                d.amount_minor,
+                status,
+                d.currency.clone(),
+            )
+        };
+        let slot = self
+            .disputes
+            .entry(id.clone())
+            .or_insert_with(|| seen.clone());
+        if key(&seen) > key(slot) {
+            (slot.status, slot.at) = (seen.status, seen.at);
+            (slot.amount_minor, slot.currency) = (seen.amount_minor, seen.currency);
         }
+        slot.charge = max_opt(slot.charge.take(), seen.charge);
+        slot.payment_intent = max_opt(slot.payment_intent.take(), seen.payment_intent);
+        slot.reason = max_opt(slot.reason.take(), seen.reason);
     }
 
     fn apply_object(&mut self, r: &Record) {
@@ -544,9 +575,7 @@ impl OrderState {
             (slot.fee_minor, slot.net_minor, slot.settlement_currency) =
                 (Some(fee), Some(net), Some(cur));
         }
-        if risk_rank(r.risk_level.as_deref()) > risk_rank(slot.risk_level.as_deref()) {
-            slot.risk_level = r.risk_level.clone();
-        }
+        slot.risk_level = riskier(slot.risk_level.take(), r.risk_level.clone());
         if let (Some(amount), Some(owner)) = (refund_floor, floor_owner) {
             let charge = self.objects.entry(owner).or_default();
             if charge.object.is_empty() {
@@ -574,7 +603,9 @@ impl OrderState {
             .values()
             .any(|t| t.requested_minor > 0 && t.paid_minor > t.requested_minor);
         self.paid_at = view.paid_at;
-        self.paid_charge = view.paid_charge;
+        self.paid_charge = self
+            .main_attempt()
+            .and_then(|a| attempts::paid_charge(self, a));
         (self.fee_minor, self.net_minor, self.settlement_currency) = view.fee;
         self.fraud_warning = self.attempts.iter().any(|a| a.fraud_warning) || view.stray_warning;
         self.review_open = self.attempts.iter().any(|a| a.review_open) || view.stray_review;
@@ -661,7 +692,7 @@ impl OrderState {
         self.main_ids("payment_intent").next().map(String::as_str)
     }
 
-    /// The charge that took the money, else the main attempt's charge.
+    /// The main attempt's charge that took the money, else its charge.
     pub fn charge(&self) -> Option<&str> {
         self.paid_charge
             .as_deref()

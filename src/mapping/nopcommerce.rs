@@ -19,7 +19,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::mapping::{iso8601, View};
 use crate::money::{minor_to_decimal, parse_decimal, Currency};
 use crate::normalize::{Record, Status};
-use crate::state::OrderState;
+use crate::state::{OrderState, Totals};
 
 /// nopCommerce `PaymentStatus`.
 pub mod payment_status {
@@ -226,6 +226,10 @@ pub struct NopOrder {
     /// shipped, 30 shipped, 40 delivered); `None`: unknown, the order is not completed.
     #[serde(default)]
     pub shipping_status_id: Option<u8>,
+    /// nopCommerce's `OrderSettings.CompleteOrderWhenDelivered` (a store setting; true on a new
+    /// installation): a shipped order completes only once delivered.
+    #[serde(default = "yes")]
+    pub complete_order_when_delivered: bool,
     pub payment_status_id: u8,
     pub order_status_id: u8,
     #[serde(default, deserialize_with = "decimal_text")]
@@ -236,6 +240,10 @@ pub struct NopOrder {
     pub authorization_transaction_id: Option<String>,
     #[serde(default)]
     pub capture_transaction_id: Option<String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn decimal_text_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
@@ -337,12 +345,22 @@ impl Charged {
         })
     }
 
-    /// Whether the state's amounts are in the charged currency.
-    fn same_currency(&self, state: &OrderState) -> bool {
-        match (&self.currency, &state.currency) {
-            (Some(a), Some(b)) => a.code() == b,
-            _ => state.currency.is_some() || self.currency.is_none(),
-        }
+    /// The state's amounts in the charged currency (all zero when it has none there).
+    fn totals(&self, state: &OrderState) -> Totals {
+        let code = self.currency.as_ref().map(Currency::code);
+        code.and_then(|c| state.totals.get(c))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// A currency other than the charged one in which the order took money, if any.
+    fn other_paid<'s>(&self, state: &'s OrderState) -> Option<&'s str> {
+        let code = self.currency.as_ref().map(Currency::code);
+        state
+            .totals
+            .iter()
+            .find(|(c, t)| Some(c.as_str()) != code && t.paid_minor > 0)
+            .map(|(c, _)| c.as_str())
     }
 
     /// A minor amount of the state as a decimal of the charged currency.
@@ -379,11 +397,17 @@ pub fn plan(order: &NopOrder, state: &OrderState, record: &Record) -> NopPlan {
         return plan;
     };
     let mut payment = order.payment_status_id;
-    if state.amount_paid_minor.is_some() {
-        payment = apply_payment(order, state, &charged, payment, &mut plan.notes);
+    let totals = charged.totals(state);
+    if totals.paid_minor > 0 {
+        payment = apply_payment(order, state, &charged, &totals, payment, &mut plan.notes);
         if matches!(payment, ps::PAID | ps::PARTIALLY_REFUNDED) {
-            payment = apply_refunds(order, state, &charged, payment, &mut plan);
+            payment = apply_refunds(order, &charged, &totals, payment, &mut plan);
         }
+    } else if let Some(other) = charged.other_paid(state) {
+        plan.notes.push(format!(
+            "Stripe took a payment in {other}, but the order is in {}: not marked as paid; review it",
+            charged.text
+        ));
     } else {
         payment = apply_authorization(order, state, &charged, payment, &mut plan.notes);
     }
@@ -404,12 +428,19 @@ fn apply_payment(
     order: &NopOrder,
     state: &OrderState,
     charged: &Charged,
+    totals: &Totals,
     payment: u8,
     notes: &mut Vec<String>,
 ) -> u8 {
-    let paid_minor = state.amount_paid_minor.unwrap_or(0);
+    let paid_minor = totals.paid_minor;
     let paid = charged.decimal(paid_minor);
     let paid_text = fmt_minor(paid_minor, charged);
+    if payment == ps::VOIDED {
+        notes.push(format!(
+            "Payment of {paid_text} received for a voided order: not marked as paid; review it"
+        ));
+        return payment;
+    }
     if !matches!(payment, ps::PENDING | ps::AUTHORIZED) {
         return payment;
     }
@@ -419,7 +450,7 @@ fn apply_payment(
         ));
         return payment;
     }
-    let covers = charged.same_currency(state) && paid.is_some_and(|p| p >= charged.total);
+    let covers = paid.is_some_and(|p| p >= charged.total);
     if !covers {
         notes.push(format!(
             "Payment of {paid_text} does not cover the order total {}: not marked as paid",
@@ -437,21 +468,30 @@ fn apply_payment(
 }
 
 /// Refunds from Paid/PartiallyRefunded: `RefundedAmount` (primary currency) set from the refunds
-/// Stripe counts once per refund id; Refunded once they cover the total.
+/// Stripe counts once per refund id; Refunded once they cover the total. Money taken beyond the
+/// total (a second payment) is refunded first: refunding it leaves the order paid.
 fn apply_refunds(
     order: &NopOrder,
-    state: &OrderState,
     charged: &Charged,
+    totals: &Totals,
     payment: u8,
     plan: &mut NopPlan,
 ) -> u8 {
-    if !charged.same_currency(state) {
-        return payment;
-    }
-    let refunded_minor = state.amount_refunded_minor.unwrap_or(0);
-    let Some(refunded) = charged.decimal(refunded_minor) else {
+    let refunded_minor = totals.refunded_minor;
+    let (Some(refunded), Some(paid)) = (
+        charged.decimal(refunded_minor),
+        charged.decimal(totals.paid_minor),
+    ) else {
         return payment;
     };
+    let extra = paid
+        .checked_sub(charged.total)
+        .unwrap_or_default()
+        .max(Decimal::ZERO);
+    let refunded = refunded
+        .checked_sub(extra)
+        .unwrap_or_default()
+        .max(Decimal::ZERO);
     let full = refunded >= charged.total;
     let primary = if full {
         order.order_total
@@ -469,7 +509,9 @@ fn apply_refunds(
     if primary == order.refunded_amount {
         return payment;
     }
-    let delta = primary - order.refunded_amount;
+    let Some(delta) = primary.checked_sub(order.refunded_amount) else {
+        return payment;
+    };
     plan.refunded_amount = Some(primary);
     plan.notes.push(format!(
         "Order has been marked as {}refunded. Amount = {}",
@@ -494,17 +536,17 @@ fn apply_authorization(
 ) -> u8 {
     let cancelled = order.order_status_id == os::CANCELLED;
     if state.status == Some(Status::Authorized) && payment == ps::PENDING && !cancelled {
+        let code = charged.currency.as_ref().map(Currency::code);
         let authorized = state
             .attempts
             .iter()
-            .filter(|a| a.status == Some(Status::Authorized))
+            .filter(|a| a.status == Some(Status::Authorized) && a.currency.as_deref() == code)
             .filter_map(|a| a.amount_minor)
             .max()
             .unwrap_or(0);
-        let covers = charged.same_currency(state)
-            && charged
-                .decimal(authorized)
-                .is_some_and(|a| a >= charged.total);
+        let covers = charged
+            .decimal(authorized)
+            .is_some_and(|a| a >= charged.total);
         if !covers {
             notes.push(format!(
                 "Authorization of {} does not cover the order total {}: not marked as authorized",
@@ -528,18 +570,20 @@ fn apply_authorization(
 }
 
 /// The order status follows the payment, as nopCommerce's `CheckOrderStatus` does: Pending →
-/// Processing once authorized or paid; a paid order that needs no shipping, or is shipped or
-/// delivered, → Complete. Cancelled and Complete orders keep theirs.
+/// Processing once authorized or paid; a paid order that needs no shipping, or is delivered (or
+/// shipped, when the store does not wait for delivery), → Complete. Cancelled and Complete
+/// orders keep theirs.
 fn next_order_status(order: &NopOrder, payment: u8, notes: &mut Vec<String>) -> u8 {
     use shipping_status as ss;
     let current = order.order_status_id;
     if matches!(current, os::CANCELLED | os::COMPLETE) {
         return current;
     }
-    let shipped = matches!(
-        order.shipping_status_id,
-        Some(ss::NOT_REQUIRED | ss::SHIPPED | ss::DELIVERED)
-    );
+    let shipped = match order.shipping_status_id {
+        Some(ss::NOT_REQUIRED | ss::DELIVERED) => true,
+        Some(ss::SHIPPED) => !order.complete_order_when_delivered,
+        _ => false,
+    };
     let reached = matches!(
         payment,
         ps::AUTHORIZED | ps::PAID | ps::PARTIALLY_REFUNDED | ps::REFUNDED
@@ -912,7 +956,7 @@ mod tests {
         let s = state(std::slice::from_ref(&p));
         for (shipping, expected) in [
             (10, os::COMPLETE),
-            (30, os::COMPLETE),
+            (30, os::PROCESSING),
             (40, os::COMPLETE),
             (20, os::PROCESSING),
             (25, os::PROCESSING),
@@ -921,6 +965,11 @@ mod tests {
             let plan = plan(&row, &s, &p);
             assert_eq!(plan.order_status_id, Some(expected), "shipping {shipping}");
         }
+        // A store that completes shipped orders without waiting for delivery.
+        let row = nop(
+            serde_json::json!({"shipping_status_id": 30, "complete_order_when_delivered": false}),
+        );
+        assert_eq!(plan(&row, &s, &p).order_status_id, Some(os::COMPLETE));
         // Unknown shipping status: Processing, as before.
         assert_eq!(
             plan(&nop(serde_json::json!({})), &s, &p).order_status_id,
@@ -1003,6 +1052,68 @@ mod tests {
             "authorization_transaction_id": "pi_B", "capture_transaction_id": "pi_B", "paid_date_utc": "1970-01-01T00:01:00Z"}),
         );
         assert!(!plan(&row, &s, &a_expired).changes_order());
+    }
+
+    #[test]
+    fn refunding_a_second_payment_leaves_the_order_paid() {
+        let pi = |id: &str, ch: &str, at: i64| {
+            rec(
+                "payment_intent.succeeded",
+                at,
+                &format!(
+                    r#"{{"id":"{id}","object":"payment_intent","amount":2000,"amount_received":2000,"currency":"usd","status":"succeeded","latest_charge":"{ch}","metadata":{{"order_id":"7"}}}}"#
+                ),
+            )
+        };
+        let re = |id: &str, ch: &str, pi: &str, amount: i64, at: i64| {
+            rec(
+                "refund.created",
+                at,
+                &format!(
+                    r#"{{"id":"{id}","object":"refund","amount":{amount},"currency":"usd","status":"succeeded","charge":"{ch}","payment_intent":"{pi}"}}"#
+                ),
+            )
+        };
+        let (a, b) = (pi("pi_A", "ch_A", 10), pi("pi_B", "ch_B", 20));
+        let extra = re("re_1", "ch_B", "pi_B", 2000, 30);
+        let s = state(&[a.clone(), b.clone(), extra.clone()]);
+        assert_eq!(s.status, Some(Status::PartiallyRefunded));
+        let row = nop(
+            serde_json::json!({"payment_status_id": ps::PAID, "order_status_id": os::PROCESSING}),
+        );
+        let p = plan(&row, &s, &extra);
+        assert_eq!(p.payment_status_id, None, "{:?}", p.notes);
+        assert_eq!(p.refunded_amount, None);
+        // Then half of the remaining payment: partially refunded by 10.00.
+        let half = re("re_2", "ch_A", "pi_A", 1000, 40);
+        let s = state(&[a, b, extra, half.clone()]);
+        let p = plan(&row, &s, &half);
+        assert_eq!(p.payment_status_id, Some(ps::PARTIALLY_REFUNDED));
+        assert_eq!(p.refunded_amount.unwrap().to_string(), "10.00");
+        // The transaction ids name one attempt.
+        assert_eq!(s.payment_intent(), Some("pi_A"));
+        assert_eq!(s.charge(), Some("ch_A"));
+    }
+
+    #[test]
+    fn a_payment_in_another_currency_or_for_a_voided_order_is_a_note() {
+        let eur = paid(2000, "eur");
+        let s = state(std::slice::from_ref(&eur));
+        let p = plan(&nop(serde_json::json!({})), &s, &eur);
+        assert_eq!(p.payment_status_id, None);
+        assert!(p.notes[1].contains("payment in EUR"), "{:?}", p.notes);
+        let usd = paid(2000, "usd");
+        let s = state(std::slice::from_ref(&usd));
+        let voided = nop(serde_json::json!({"payment_status_id": ps::VOIDED}));
+        let p = plan(&voided, &s, &usd);
+        assert_eq!(p.payment_status_id, None);
+        assert!(p.notes[1].contains("voided order"), "{:?}", p.notes);
+        // Absurd row amounts never panic.
+        let weird = nop(
+            serde_json::json!({"payment_status_id": ps::PAID, "refunded_amount": "-79228162514264337593543950335"}),
+        );
+        let r = refund("re_1", 500, 200, "succeeded");
+        let _ = plan(&weird, &state(&[usd, r.clone()]), &r);
     }
 
     #[test]

@@ -245,7 +245,7 @@ fn payout_picklist(status: Status) -> Option<&'static str> {
         Status::PayoutPaid => "paid",
         Status::PayoutPending => "pending",
         Status::PayoutFailed => "failed",
-        Status::Canceled => "canceled",
+        Status::PayoutCanceled => "canceled",
         _ => return None,
     })
 }

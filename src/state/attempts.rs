@@ -4,9 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::{
-    max_opt, risk_rank, status_key, stronger, MergeError, ObjectState, OrderState, Totals, OVERFLOW,
-};
+use super::{max_opt, status_key, stronger, MergeError, ObjectState, OrderState, Totals, OVERFLOW};
 use crate::normalize::Status;
 
 /// One payment attempt of an order: a PaymentIntent (with its charges, and the Checkout
@@ -52,8 +50,12 @@ fn id_rank(object: &str) -> u8 {
 /// Groups of ids linked to each other (union-find over the objects and the ids they name).
 fn components(objects: &BTreeMap<String, ObjectState>) -> BTreeMap<String, BTreeSet<String>> {
     let mut parent: BTreeMap<&str, &str> = BTreeMap::new();
-    fn root<'a>(parent: &BTreeMap<&'a str, &'a str>, mut id: &'a str) -> &'a str {
-        while let Some(up) = parent.get(id).filter(|up| **up != id) {
+    /// The root of an id, halving the path on the way (roots are the smallest ids, so the walk
+    /// always ends).
+    fn root<'a>(parent: &mut BTreeMap<&'a str, &'a str>, mut id: &'a str) -> &'a str {
+        while let Some(up) = parent.get(id).copied().filter(|up| *up != id) {
+            let grand = parent.get(up).copied().unwrap_or(up);
+            parent.insert(id, grand);
             id = up;
         }
         id
@@ -62,18 +64,19 @@ fn components(objects: &BTreeMap<String, ObjectState>) -> BTreeMap<String, BTree
         parent.entry(id).or_insert(id);
         for link in &object.links {
             parent.entry(link).or_insert(link);
-            let (a, b) = (root(&parent, id), root(&parent, link));
+            let (a, b) = (root(&mut parent, id), root(&mut parent, link));
             // The smaller id becomes the root: the grouping never depends on the order.
             let (low, high) = if a <= b { (a, b) } else { (b, a) };
             parent.insert(high, low);
         }
     }
     let mut groups: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for id in parent.keys() {
+    let ids: Vec<&str> = parent.keys().copied().collect();
+    for id in ids {
         groups
-            .entry(root(&parent, id).to_owned())
+            .entry(root(&mut parent, id).to_owned())
             .or_default()
-            .insert((*id).to_owned());
+            .insert(id.to_owned());
     }
     groups
 }
@@ -107,9 +110,7 @@ pub(super) fn group(state: &OrderState) -> Result<Vec<Attempt>, MergeError> {
             attempt.currency = max_opt(attempt.currency.take(), o.currency.clone());
             attempt.amount_minor = max_opt(attempt.amount_minor, o.amount_minor);
             attempt.amount_captured_minor = attempt.amount_captured_minor.max(o.captured_minor);
-            if risk_rank(o.risk_level.as_deref()) > risk_rank(attempt.risk_level.as_deref()) {
-                attempt.risk_level = o.risk_level.clone();
-            }
+            attempt.risk_level = super::riskier(attempt.risk_level.take(), o.risk_level.clone());
         }
         attempt.status = best.map(|(s, _)| s);
         let mine = |charge: &Option<String>, pi: &Option<String>| {
@@ -154,7 +155,6 @@ pub(super) struct OrderView {
     pub status: Option<Status>,
     pub totals: BTreeMap<String, Totals>,
     pub paid_at: Option<i64>,
-    pub paid_charge: Option<String>,
     pub fee: Fee,
     /// Flags on payments no attempt is known for yet.
     pub stray_warning: bool,
@@ -206,20 +206,7 @@ impl OrderView {
             .objects
             .iter()
             .filter(|(_, o)| o.status == Some(Status::Paid));
-        let paid_at = paid.clone().map(|(_, o)| o.at).min();
-        let paid_charge = paid
-            .filter(|(_, o)| o.object == "charge")
-            .map(|(id, _)| id.clone())
-            .next()
-            .or_else(|| {
-                state
-                    .objects
-                    .values()
-                    .filter(|o| o.status == Some(Status::Paid))
-                    .flat_map(|o| o.links.iter())
-                    .find(|l| is_charge(state, l))
-                    .cloned()
-            });
+        let paid_at = paid.map(|(_, o)| o.at).min();
         let flagged = |status: Status| {
             state.flags.values().any(|f| {
                 f.status == Some(status)
@@ -235,12 +222,34 @@ impl OrderView {
             status,
             totals,
             paid_at,
-            paid_charge,
             fee: fee(state)?,
             stray_warning: flagged(Status::FraudWarning),
             stray_review: flagged(Status::ReviewOpen),
         })
     }
+}
+
+/// The charge of an attempt that took its money (a captured charge, the smallest id), else the
+/// charge its paid objects name.
+pub(super) fn paid_charge(state: &OrderState, attempt: &Attempt) -> Option<String> {
+    let paid = |id: &&String| {
+        state
+            .objects
+            .get(*id)
+            .is_some_and(|o| o.status == Some(Status::Paid))
+    };
+    let charges = || attempt.objects.iter().filter(|id| is_charge(state, id));
+    charges()
+        .find(paid)
+        .or_else(|| {
+            let named = attempt.objects.iter().filter(paid).filter_map(|id| {
+                let links = &state.objects.get(id)?.links;
+                links.iter().find(|l| is_charge(state, l))
+            });
+            named.min()
+        })
+        .or_else(|| charges().next())
+        .cloned()
 }
 
 /// With no money taken: authorized if any attempt holds an authorization, else the latest live

@@ -54,6 +54,9 @@ struct V1 {
 #[derive(Deserialize)]
 struct V1Key {
     status: Status,
+    /// The event time, for the statuses where the latest wins (0 for the others).
+    #[serde(default)]
+    at: i64,
 }
 
 #[derive(Deserialize)]
@@ -182,12 +185,17 @@ impl V1 {
             Some(found) => found,
             None => return,
         };
-        let status = self.base.map(|k| k.status);
+        let status = self.base.as_ref().map(|k| k.status);
         let paid = status == Some(Status::Paid);
+        let at = match &self.base {
+            Some(_) if paid => self.paid_at.unwrap_or(0),
+            Some(key) => key.at,
+            None => 0,
+        };
         let attempt = ObjectState {
             object: object.to_owned(),
             status,
-            at: self.paid_at.filter(|_| paid).unwrap_or(0),
+            at,
             currency: self.currency.clone(),
             amount_minor: self.amount_minor,
             captured_minor: self.amount_paid_minor.filter(|_| paid).unwrap_or(0),
