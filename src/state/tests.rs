@@ -250,3 +250,78 @@ fn state_round_trips_through_json() {
     assert_eq!(v["status"], "partially_refunded");
     assert_eq!(v["amount_refunded"], "10.00");
 }
+
+/// A state as version 1 wrote it (field names and shapes of that release).
+const V1_PARTIALLY_REFUNDED: &str = r#"{"order_ref":"A-1","status":"partially_refunded","currency":"USD",
+  "amount":"50.00","amount_minor":5000,"amount_paid":"50.00","amount_paid_minor":5000,"amount_refunded":"10.00",
+  "amount_refunded_minor":1000,"customer_id":"cus_1","payment_intents":["pi_1"],"charges":["ch_1"],"invoices":[],
+  "checkout_sessions":["cs_1"],"payouts":[],"refunds":{"re_1":{"stage":2,"at":30,"amount_minor":1000,"charge":"ch_1"},
+  "re_2":{"stage":3,"at":40,"amount_minor":500,"charge":"ch_1"}},"disputes":{},"last_event_at":40,"last_event_id":"evt_4",
+  "paid_charge":"ch_1","fee_minor":175,"net_minor":4825,"settlement_currency":"USD","payment_method_type":"card",
+  "paid_at":20,"base":{"tier":4,"at":0,"rank":0,"status":"paid"},"charge_refunded":{"ch_1":[35,1500]}}"#;
+
+#[test]
+fn version_1_states_are_upgraded() {
+    let s: OrderState = serde_json::from_str(V1_PARTIALLY_REFUNDED).unwrap();
+    assert_eq!(s.schema_version, SCHEMA_VERSION);
+    assert_eq!(s.status, Some(Status::PartiallyRefunded));
+    assert_eq!(s.amount_paid_minor, Some(5000));
+    // The charge reported 1500 at 35; re_2 (500) failed at 40, after it: 1000 count.
+    assert_eq!(s.amount_refunded_minor, Some(1000));
+    assert_eq!(s.order_ref.as_deref(), Some("A-1"));
+    assert_eq!(s.paid_at, Some(20));
+    assert_eq!(s.payment_intent(), Some("pi_1"));
+    assert_eq!(s.charge(), Some("ch_1"));
+    assert_eq!(s.attempts.len(), 1);
+    // A redelivered refund changes nothing; the upgraded state merges on.
+    let mut next = s.clone();
+    next.merge(&refund("re_1", 30, 1000, "succeeded")).unwrap();
+    assert_eq!(next.amount_refunded_minor, Some(1000));
+    next.merge(&refund("re_3", 50, 4000, "succeeded")).unwrap();
+    assert_eq!(next.status, Some(Status::Refunded));
+    // A failed payment's time survives the upgrade: a late `created` does not undo it.
+    let failed = r#"{"order_ref":"A-1","currency":"USD","amount_minor":5000,"payment_intents":["pi_1"],
+      "base":{"tier":1,"at":20,"rank":2,"status":"failed"}}"#;
+    let mut s: OrderState = serde_json::from_str(failed).unwrap();
+    assert_eq!(s.status, Some(Status::Failed));
+    s.merge(&pi("payment_intent.created", 10, "requires_payment_method"))
+        .unwrap();
+    assert_eq!(s.status, Some(Status::Failed));
+    // A state from a newer version is refused, not misread.
+    assert!(serde_json::from_str::<OrderState>(r#"{"schema_version":3}"#).is_err());
+}
+
+#[test]
+fn records_of_one_object_at_the_same_second_merge_alike_in_any_order() {
+    let failed = refund("re_1", 30, 1000, "failed");
+    let canceled = rec(
+        "refund.updated",
+        30,
+        r#"{"id":"re_1","object":"refund","amount":1000,"currency":"usd","status":"canceled","charge":"ch_1"}"#,
+    );
+    let d = |t: &str, fields: &str| {
+        rec(
+            t,
+            40,
+            &format!(
+                r#"{{"id":"dp_1","object":"dispute","amount":5000,"currency":"usd","status":"needs_response",{fields}}}"#
+            ),
+        )
+    };
+    let d1 = d(
+        "charge.dispute.created",
+        r#""charge":"ch_1","reason":"fraudulent""#,
+    );
+    let d2 = d(
+        "charge.dispute.funds_withdrawn",
+        r#""charge":"ch_1","payment_intent":"pi_1","reason":"general""#,
+    );
+    for (a, b) in [(&failed, &canceled), (&d1, &d2)] {
+        let ab = OrderState::from_records([a, b]).unwrap();
+        let ba = OrderState::from_records([b, a]).unwrap();
+        assert_eq!(
+            serde_json::to_string(&ab).unwrap(),
+            serde_json::to_string(&ba).unwrap()
+        );
+    }
+}
