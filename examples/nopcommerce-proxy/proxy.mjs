@@ -5,16 +5,29 @@
 // through stripe-bridge's nopCommerce plan (nopCommerce's own guards), so delivery order does
 // not matter.
 import { createServer } from 'node:http';
-import { mergeOrderState, verifyStandardWebhook } from 'stripe-bridge';
+import { mergeOrderState, statusConcern, upgradeOrderState, verifyStandardWebhook } from 'stripe-bridge';
 import { planNopCommerceUpdate } from 'stripe-bridge/targets';
 
-/** Record statuses that say nothing about an order's payment. */
-const NOT_ORDER = new Set(['ignored', 'customer_active', 'customer_deleted', 'payout_pending', 'payout_paid', 'payout_failed']);
-
-// PaidDateUtc (UTC, without time zone) as ISO 8601 text, whatever the server's time zone.
-const ORDER_COLUMNS = `"Id", "OrderTotal", "PaymentStatusId", "OrderStatusId", "RefundedAmount",
+// PaidDateUtc (UTC, without time zone) as ISO 8601 text, whatever the server's time zone;
+// decimals as text (exact).
+const ORDER_COLUMNS = `"Id", "OrderTotal"::text AS "OrderTotal", "PaymentStatusId", "OrderStatusId", "ShippingStatusId",
+  "RefundedAmount"::text AS "RefundedAmount", "CustomerCurrencyCode", "CurrencyRate"::text AS "CurrencyRate",
   to_char("PaidDateUtc", 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS "PaidDateUtc",
   "AuthorizationTransactionId", "CaptureTransactionId", "CustomOrderNumber"`;
+
+/** .NET's Guid formats (`D`, `B`, `N`): an order reference that is one names "OrderGuid". */
+const GUID = /^\{?([0-9a-f]{8})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{12})\}?$/i;
+
+/** The order GUID an order reference names, in PostgreSQL's form, or null. */
+export function orderGuid(ref) {
+  const m = GUID.exec(ref);
+  return m ? m.slice(1).join('-').toLowerCase() : null;
+}
+
+/** The ids of Stripe objects a record names, by which an order already linked to them is found. */
+function stripeIds(record) {
+  return [record.payment_intent, record.charge, record.checkout_session, record.invoice].filter((id) => typeof id === 'string' && id);
+}
 
 /** JSON text with object keys sorted, for comparing states read back from jsonb. */
 function canonical(value) {
@@ -27,28 +40,36 @@ function canonical(value) {
 
 /**
  * Applies one normalized record. Returns `{ result, orderId?, plan? }` where result is
- * `applied`, `duplicate`, `skipped` (not about an order), `unknown_order` (no order known for
- * it yet, e.g. a refund delivered before its payment) or `refused` (another order's or
- * currency's record).
+ * `applied`, `duplicate`, `skipped` (not about an order's payment: payouts, customers, ignored
+ * and unreadable records), `unknown_order` (no order known for it yet, e.g. a refund delivered
+ * before its payment) or `refused` (the stored state cannot take it).
  */
 export async function applyRecord(pool, record, { storeCurrency }) {
-  if (NOT_ORDER.has(record.status)) return { result: 'skipped' };
+  // The core says which statuses concern an order (its payment, or a flag on it).
+  const concern = statusConcern(record.status);
+  if (concern !== 'payment' && concern !== 'flag') return { result: 'skipped' };
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    // The order by id or custom order number; refunds and disputes carry no order reference,
-    // so by the PaymentIntent or charge already recorded for an order. Locked until commit.
+    // The order by id, custom order number or order GUID; refunds and disputes carry no order
+    // reference, so by a PaymentIntent, charge, Checkout Session or invoice already recorded
+    // for an order (in its transaction ids, or in its stored state: version 2 keeps them in
+    // `objects`, version 1 in `payment_intents`, `charges`, ...). Locked until commit.
     const ref = record.order_ref ?? '';
-    const byId = /^\d+$/.test(ref) ? Number(ref) : -1;
+    const byId = /^\d{1,10}$/.test(ref) && Number(ref) <= 2147483647 ? Number(ref) : -1;
+    const guid = orderGuid(ref);
+    const ids = stripeIds(record);
     const found = await client.query(
       `SELECT ${ORDER_COLUMNS} FROM "Order" o
         WHERE NOT "Deleted" AND (
-          "Id" = $1 OR ("CustomOrderNumber" = $2 AND $2 <> '')
-          OR "AuthorizationTransactionId" = $3 OR "CaptureTransactionId" = $4
+          "Id" = $1 OR ("CustomOrderNumber" = $2 AND $2 <> '') OR "OrderGuid" = $3::uuid
+          OR "AuthorizationTransactionId" = ANY($4::text[]) OR "CaptureTransactionId" = ANY($4::text[])
           OR EXISTS (SELECT 1 FROM "StripeBridgeOrderState" s WHERE s."OrderId" = o."Id"
-                     AND (s."State"->'payment_intents' ? $3 OR s."State"->'charges' ? $4)))
-        ORDER BY ("Id" = $1 OR "CustomOrderNumber" = $2) DESC, "Id" LIMIT 1 FOR UPDATE`,
-      [byId, ref, record.payment_intent ?? '', record.charge ?? ''],
+                     AND (s."State"->'objects' ?| $4::text[]
+                          OR s."State"->'payment_intents' ?| $4::text[] OR s."State"->'charges' ?| $4::text[]
+                          OR s."State"->'checkout_sessions' ?| $4::text[] OR s."State"->'invoices' ?| $4::text[])))
+        ORDER BY ("Id" = $1 OR "CustomOrderNumber" = $2 OR "OrderGuid" IS NOT DISTINCT FROM $3::uuid) DESC, "Id" LIMIT 1 FOR UPDATE`,
+      [byId, ref, guid, ids],
     );
     const row = found.rows[0];
     if (!row) {
@@ -56,12 +77,17 @@ export async function applyRecord(pool, record, { storeCurrency }) {
       return { result: 'unknown_order' };
     }
     const saved = await client.query('SELECT "State" FROM "StripeBridgeOrderState" WHERE "OrderId" = $1 FOR UPDATE', [row.Id]);
-    const before = saved.rows[0]?.State ?? null;
+    let before = null;
     let after;
     try {
+      // A state stored by version 1 is read as the current version (so a record it already
+      // holds is still a duplicate), then merged.
+      before = saved.rows[0] ? upgradeOrderState(saved.rows[0].State) : null;
       after = mergeOrderState(before, record);
     } catch (e) {
       await client.query('ROLLBACK');
+      // A record the state cannot take (e.g. an amount overflow) will never fit: acknowledged.
+      // A stored state this version cannot read (written by a newer one) throws: 500, retried.
       if (e.type === 'StripeStateError') return { result: 'refused', orderId: row.Id, reason: e.message };
       throw e;
     }
@@ -73,7 +99,12 @@ export async function applyRecord(pool, record, { storeCurrency }) {
     const order = {
       id: row.Id,
       order_total: row.OrderTotal,
+      // OrderTotal is in the store's primary currency; the customer paid OrderTotal x
+      // CurrencyRate in CustomerCurrencyCode, which is what Stripe charged.
       currency: storeCurrency,
+      customer_currency_code: row.CustomerCurrencyCode,
+      currency_rate: row.CurrencyRate,
+      shipping_status_id: row.ShippingStatusId,
       payment_status_id: row.PaymentStatusId,
       order_status_id: row.OrderStatusId,
       refunded_amount: row.RefundedAmount,

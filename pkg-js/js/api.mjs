@@ -6,13 +6,15 @@ import {
   signHeader,
   signedTimestamp as wasmSignedTimestamp,
   mergeOrderState as wasmMerge,
+  statusConcern as wasmStatusConcern,
+  upgradeOrderState as wasmUpgrade,
   toMinorUnits as wasmToMinor,
   fromMinorUnits as wasmFromMinor,
   currencyExponent as wasmExponent,
   WasmStandardWebhook,
 } from '../build/wasm/stripe_bridge.js';
 import { core } from './runtime.mjs';
-import { callWith, makeError } from './errors.mjs';
+import { callWith, makeError, objectBytes } from './errors.mjs';
 
 export {
   StripeBridgeError,
@@ -123,8 +125,18 @@ function normalizerFor(options) {
   if (keys !== undefined && (!Array.isArray(keys) || keys.some((k) => typeof k !== 'string'))) {
     throw makeError('argument', 'invalid_argument', '`orderKeys` must be an array of strings.');
   }
-  const key = keys === undefined ? '' : JSON.stringify(keys);
-  return cached(normalizers, key, () => call(() => new WasmNormalizer(keys)));
+  // The mode guard: which mode (test, live, any) and accounts (acct_… ids, `platform`) are
+  // accepted; the core parses and checks them (code invalid_mode).
+  const mode = options && options.mode;
+  const accounts = options && options.accounts;
+  if (mode !== undefined && typeof mode !== 'string') {
+    throw makeError('argument', 'invalid_mode', '`mode` must be "test", "live" or "any".');
+  }
+  if (accounts !== undefined && (!Array.isArray(accounts) || accounts.some((a) => typeof a !== 'string'))) {
+    throw makeError('argument', 'invalid_mode', '`accounts` must be an array of acct_… ids and "platform".');
+  }
+  const key = keys === undefined && mode === undefined && accounts === undefined ? '' : JSON.stringify([keys, mode, accounts]);
+  return cached(normalizers, key, () => call(() => new WasmNormalizer(keys, mode, accounts)));
 }
 
 /**
@@ -207,6 +219,25 @@ export function mergeOrderState(state, record) {
   }
   const stateJson = state === null || state === undefined ? '' : JSON.stringify(state);
   return JSON.parse(call(() => wasmMerge(encoder.encode(stateJson), encoder.encode(JSON.stringify(record)))));
+}
+
+/**
+ * A stored order state of any schema version in the current one (version 1, written before
+ * `schema_version` existed, is upgraded; everything derived is recomputed). Compare the result
+ * of mergeOrderState with this, not with the stored JSON, to tell a duplicate record.
+ */
+export function upgradeOrderState(state) {
+  return JSON.parse(call(() => wasmUpgrade(objectBytes(state, 'state'))));
+}
+
+/**
+ * What a record status is about: `payment` (the payment of an order), `flag` (a fraud warning
+ * or review on an order's payment), `payout`, `customer`, or `nothing` (ignored, unreadable).
+ * Only `payment` and `flag` records can change an order.
+ */
+export function statusConcern(status) {
+  if (typeof status !== 'string') throw makeError('argument', 'invalid_argument', 'statusConcern takes a record status (a string).');
+  return call(() => wasmStatusConcern(status));
 }
 
 /** A Stripe-Signature header for a payload, like stripe-node's generateTestHeaderString. */

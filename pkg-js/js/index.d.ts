@@ -11,9 +11,22 @@ export interface VerifyOptions {
   now?: number | Date;
 }
 
+/** The events a deployment accepts (default `any`). */
+export type Mode = 'test' | 'live' | 'any';
+/** A connected account id, or `platform` for events without an `account`. */
+export type AccountFilter = `acct_${string}` | 'platform';
+
 export interface NormalizeOptions {
-  /** Metadata keys holding the order reference, in order (default: order_id, orderId, order, invoice_id). */
+  /** Metadata keys holding the order reference, in order (default: order_id, orderId, order, invoice_id, order_guid). */
   orderKeys?: string[];
+  /**
+   * The mode guard: events of another mode give an `ignored` record with the `reason` (never
+   * merged into an order). Anything but test, live or any throws StripeInvalidArgumentError
+   * with code `invalid_mode`.
+   */
+  mode?: Mode;
+  /** The accounts accepted (default: any); events of others are `ignored` with the reason. Code `invalid_mode` when an entry is neither. */
+  accounts?: AccountFilter[];
 }
 
 export type Status =
@@ -29,6 +42,8 @@ export type Status =
   | 'disputed'
   | 'dispute_won'
   | 'dispute_lost'
+  /** A dispute prevented by Visa's Rapid Dispute Resolution: refunded automatically (never a win). */
+  | 'dispute_prevented'
   | 'void'
   | 'uncollectible'
   | 'payout_pending'
@@ -36,7 +51,19 @@ export type Status =
   | 'payout_failed'
   | 'customer_active'
   | 'customer_deleted'
+  /** Radar's early fraud warning on a charge: a flag on the payment, not a payment status. */
+  | 'fraud_warning'
+  /** A Radar review was opened (a flag). */
+  | 'review_open'
+  /** A Radar review was closed (a flag). */
+  | 'review_closed'
+  /** A mapped event whose object could not be read (`reason` names the field); never changes an order. */
+  | 'unreadable'
+  /** An event type that is not mapped, or one the mode guard refused (`reason` says why). */
   | 'ignored';
+
+/** What a status is about (see statusConcern): only `payment` and `flag` records concern an order. */
+export type Concern = 'payment' | 'flag' | 'payout' | 'customer' | 'nothing';
 
 /** A decimal amount in major units, exact, with the currency's decimals: "12.34", "500", "1.230". */
 export type DecimalString = string;
@@ -84,42 +111,149 @@ export interface NormalizedRecord {
   subscription: string | null;
   balance_transaction: string | null;
   payment_method_type: string | null;
+  /** Refund/dispute/cancellation reason, a fraud type; for `unreadable` the field that could not be read; for mode-ignored records why. */
   reason: string | null;
   failure: Failure | null;
+  /** Radar's risk level of the charge (`normal`, `elevated`, `highest`, ...). */
+  risk_level: string | null;
   arrival_date: number | null;
 }
 
-/** An order's state merged from its records (pass it back as it is to the next merge). */
+/** The amounts of an order in one currency, in minor units. */
+export interface OrderTotals {
+  /** The largest amount any attempt asked for. */
+  requested_minor: number;
+  /** Money captured, summed over attempts (two payments count twice). */
+  paid_minor: number;
+  /** Refunds, each once by id, whose latest status is pending or succeeded. */
+  refunded_minor: number;
+  /** Taken back by lost disputes. */
+  dispute_lost_minor: number;
+  /** Returned in all: refunds, prevented disputes, lost disputes. */
+  returned_minor: number;
+}
+
+/** One payment attempt: a PaymentIntent with its charges, session and invoice; a session without a PaymentIntent yet; an invoice; a lone charge. */
+export interface OrderAttempt {
+  id: string;
+  status: Status | null;
+  /** The newest event time of its objects, Unix seconds. */
+  updated_at: number;
+  currency: string | null;
+  amount_minor: number | null;
+  amount_captured_minor: number;
+  amount_refunded_minor: number;
+  objects: string[];
+  refunds: string[];
+  disputes: string[];
+  fraud_warning: boolean;
+  review_open: boolean;
+  risk_level: string | null;
+}
+
+/** What one payment object (PaymentIntent, Checkout Session, invoice, invoice payment, charge) last said. */
+export interface ObjectObservation {
+  object: string;
+  status: Status | null;
+  at: number;
+  currency: string | null;
+  amount_minor: number | null;
+  captured_minor: number;
+  refunded_minor: number | null;
+  refunded_at: number | null;
+  fee_minor: number | null;
+  net_minor: number | null;
+  settlement_currency: string | null;
+  risk_level: string | null;
+  links: string[];
+}
+
+export interface RefundObservation {
+  status: Status | null;
+  at: number;
+  amount_minor: number;
+  currency: string | null;
+  charge: string | null;
+  payment_intent: string | null;
+}
+
+export interface DisputeObservation {
+  status: Status | null;
+  at: number;
+  amount_minor: number;
+  currency: string | null;
+  charge: string | null;
+  payment_intent: string | null;
+  reason: string | null;
+}
+
+/** An early fraud warning or a review. */
+export interface FlagObservation {
+  status: Status | null;
+  at: number;
+  charge: string | null;
+  payment_intent: string | null;
+  reason: string | null;
+}
+
+/**
+ * An order's state merged from its records, schema version 2 (pass it back as it is to the
+ * next merge). Everything from `order_refs` down is what Stripe said; the rest is derived.
+ */
 export interface OrderState {
+  schema_version: 2;
+  /** The order reference (the smallest, when records disagree: see `conflicts`). */
   order_ref: string | null;
   status: Status | null;
+  /** The currency of the amounts below; null when the order has amounts in several currencies (see `totals`). */
   currency: string | null;
-  amount: DecimalString | null;
-  amount_minor: number | null;
+  amount_requested: DecimalString | null;
+  amount_requested_minor: number | null;
   amount_paid: DecimalString | null;
   amount_paid_minor: number | null;
   amount_refunded: DecimalString | null;
-  amount_refunded_minor: number;
+  amount_refunded_minor: number | null;
+  /** Per currency (upper-case code), when the order has any amount. */
+  totals: Record<string, OrderTotals>;
+  /** More captured than asked: paid twice or more. */
+  overpaid: boolean;
+  fraud_warning: boolean;
+  review_open: boolean;
+  risk_level: string | null;
   customer_id: string | null;
-  payment_intents: string[];
-  charges: string[];
-  invoices: string[];
-  checkout_sessions: string[];
-  payouts: string[];
-  refunds: Record<string, { stage: number; amount_minor: number }>;
-  disputes: Record<string, Status>;
-  last_event_at: number | null;
-  last_event_id: string | null;
+  payment_method_type: string | null;
+  /** The earliest capture, Unix seconds. */
   paid_at: number | null;
   paid_charge: string | null;
   fee_minor: number | null;
   net_minor: number | null;
   settlement_currency: string | null;
-  payment_method_type: string | null;
-  /** Internal merge bookkeeping. */
-  base: unknown;
-  /** Internal merge bookkeeping. */
-  charge_refunded: unknown;
+  last_event_at: number | null;
+  last_event_id: string | null;
+  /** What disagreed between records, in words (`currencies: EUR, USD`, `order refs: A, B`). */
+  conflicts: string[];
+  attempts: OrderAttempt[];
+  order_refs: string[];
+  objects: Record<string, ObjectObservation>;
+  refunds: Record<string, RefundObservation>;
+  disputes: Record<string, DisputeObservation>;
+  flags: Record<string, FlagObservation>;
+  customers: string[];
+  payment_method_types: string[];
+}
+
+/** A state stored by version 1 (no `schema_version`): mergeOrderState reads and upgrades it. */
+export interface OrderStateV1 {
+  schema_version?: undefined;
+  order_ref: string | null;
+  status: Status | null;
+  currency: string | null;
+  amount?: DecimalString | null;
+  amount_minor?: number | null;
+  amount_paid_minor?: number | null;
+  payment_intents?: string[];
+  charges?: string[];
+  [key: string]: unknown;
 }
 
 /** A Stripe event as parsed by constructEvent (the JSON object Stripe sent). */
@@ -146,7 +280,9 @@ export class StripeBridgeError extends Error {
 export class StripeSignatureVerificationError extends StripeBridgeError {}
 export class StripeEventError extends StripeBridgeError {}
 export class StripeMoneyError extends StripeBridgeError {}
+/** A record could not be merged (code `invalid_state`: an inconsistent stored state or an overflow). */
 export class StripeStateError extends StripeBridgeError {}
+/** An argument has the wrong type or value (codes: invalid_argument, invalid_json, invalid_mode). */
 export class StripeInvalidArgumentError extends StripeBridgeError {}
 /** A target profile or mapping is invalid (stripe-bridge/targets). */
 export class StripeMappingError extends StripeBridgeError {}
@@ -168,8 +304,12 @@ export function verifyAndNormalize(
 ): NormalizedRecord;
 /** Normalizes an event object, JSON text or bytes. */
 export function normalizeEvent(event: object | string | Uint8Array | ArrayBuffer, options?: NormalizeOptions): NormalizedRecord;
-/** Merges a record into an order's state (null for a new order); returns the new state. */
-export function mergeOrderState(state: OrderState | null | undefined, record: NormalizedRecord): OrderState;
+/** Merges a record into an order's state (null for a new order; a version-1 state is upgraded); returns the new state. */
+export function mergeOrderState(state: OrderState | OrderStateV1 | null | undefined, record: NormalizedRecord): OrderState;
+/** A stored state of any schema version in the current one (version 1 upgraded, derived fields recomputed). */
+export function upgradeOrderState(state: OrderState | OrderStateV1): OrderState;
+/** What a record status is about; only `payment` and `flag` records concern an order. */
+export function statusConcern(status: Status): Concern;
 /** A Stripe-Signature header value (`t=...,v1=...`), like stripe-node's generateTestHeaderString. */
 export function generateTestHeader(options: { payload: Payload; secret: string; timestamp?: number | Date }): string;
 /** "12.34" USD -> 1234; "500" JPY -> 500; "1.23" KWD -> 1230. Throws StripeMoneyError when not exact. */

@@ -16,6 +16,7 @@ export const PROFILES = ['record', 'nopcommerce', 'salesforce', 'erp', 'order-fe
 /** nopCommerce's PaymentStatus and OrderStatus ids. */
 export const NOP_PAYMENT_STATUS = Object.freeze({ Pending: 10, Authorized: 20, Paid: 30, PartiallyRefunded: 35, Refunded: 40, Voided: 50 });
 export const NOP_ORDER_STATUS = Object.freeze({ Pending: 10, Processing: 20, Complete: 30, Cancelled: 40 });
+export const NOP_SHIPPING_STATUS = Object.freeze({ ShippingNotRequired: 10, NotYetShipped: 20, PartiallyShipped: 25, Shipped: 30, Delivered: 40 });
 
 const call = (fn) => callWith(targets, fn);
 const profiles = new Map();
@@ -61,9 +62,10 @@ export function loadProfile(profile) {
 
 /**
  * The nopCommerce update of one order after merging `record` into the order's `state`, with
- * nopCommerce's own guards. `order`: `{ id, order_total, currency, payment_status_id,
- * order_status_id, refunded_amount, paid_date_utc, authorization_transaction_id,
- * capture_transaction_id }` (amounts as decimal strings or numbers).
+ * nopCommerce's own guards. `order`: `{ id, order_total, currency, customer_currency_code,
+ * currency_rate, shipping_status_id, payment_status_id, order_status_id, refunded_amount,
+ * paid_date_utc, authorization_transaction_id, capture_transaction_id }` (amounts as decimal
+ * strings or numbers; `currency` is the store's primary currency, the one `order_total` is in).
  */
 export function planNopCommerceUpdate(order, state, record) {
   return JSON.parse(call(() => planNopCommerce(objectBytes(order, 'order'), objectBytes(state, 'state'), objectBytes(record, 'record'))));

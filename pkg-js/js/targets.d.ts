@@ -86,6 +86,7 @@ export interface OrderFeedLine {
 export const PROFILES: ProfileName[];
 export const NOP_PAYMENT_STATUS: { readonly Pending: 10; readonly Authorized: 20; readonly Paid: 30; readonly PartiallyRefunded: 35; readonly Refunded: 40; readonly Voided: 50 };
 export const NOP_ORDER_STATUS: { readonly Pending: 10; readonly Processing: 20; readonly Complete: 30; readonly Cancelled: 40 };
+export const NOP_SHIPPING_STATUS: { readonly ShippingNotRequired: 10; readonly NotYetShipped: 20; readonly PartiallyShipped: 25; readonly Shipped: 30; readonly Delivered: 40 };
 
 export interface MapOptions {
   /** The order's state after merging the record (mergeOrderState): outputs then speak for the whole order. */
@@ -102,12 +103,19 @@ export function mapToTarget(record: NormalizedRecord, profile: Profile, options?
 /** Validates a profile or mapping; throws StripeMappingError naming the bad entry. */
 export function loadProfile(profile: Profile): true;
 
-/** A nopCommerce Order row, as the plan reads it. */
+/** A nopCommerce Order row, as the plan reads it (amounts as decimal strings or numbers). */
 export interface NopOrder {
   id: number;
+  /** `OrderTotal`, in the store's primary currency. */
   order_total: string | number;
-  /** The currency order_total is in (the store's primary currency). */
+  /** The currency order_total is in (the store's primary currency); null: not checked. */
   currency?: string | null;
+  /** `CustomerCurrencyCode`: the currency the customer paid in, when not the primary one. */
+  customer_currency_code?: string | null;
+  /** `CurrencyRate`: the customer paid `order_total × currency_rate` in `customer_currency_code`. */
+  currency_rate?: string | number | null;
+  /** `ShippingStatusId` (NOP_SHIPPING_STATUS); a paid order not needing shipping, shipped or delivered becomes Complete. Null: unknown. */
+  shipping_status_id?: number | null;
   payment_status_id: number;
   order_status_id: number;
   refunded_amount?: string | number | null;
@@ -119,9 +127,11 @@ export interface NopOrder {
 /** The changes to apply to the order (null: unchanged) and the notes to add. */
 export interface NopPlan {
   order_id: number;
-  payment_status_id: number | null;
-  order_status_id: number | null;
+  payment_status_id: 10 | 20 | 30 | 35 | 40 | 50 | null;
+  order_status_id: 10 | 20 | 30 | 40 | null;
+  /** ISO 8601 UTC. */
   paid_date_utc: string | null;
+  /** In the primary currency, 4 decimals when converted from the customer currency. */
   refunded_amount: string | null;
   authorization_transaction_id: string | null;
   capture_transaction_id: string | null;

@@ -8,11 +8,13 @@
 
 #![forbid(unsafe_code)]
 
+use stripe_bridge::mode::ModeGuard;
 use stripe_bridge::money::{self, Currency};
+use stripe_bridge::normalize::Concern;
 use stripe_bridge::signature::{self, Secret, Tolerance, Verifier};
 use stripe_bridge::standard_webhooks::WebhookSecret;
-use stripe_bridge::{normalize_json, NormalizeOptions, OrderState, Record};
-use stripe_bridge_js_common::{argument_error, json_error, to_js, whole_seconds};
+use stripe_bridge::{normalize_json, NormalizeOptions, OrderState, Record, Status};
+use stripe_bridge_js_common::{argument_error, js_error, json_error, to_js, whole_seconds};
 use wasm_bindgen::prelude::*;
 
 /// A configured verifier: secrets and tolerance, with the HMAC keys prepared once.
@@ -100,7 +102,8 @@ impl WasmVerifier {
     }
 }
 
-/// Normalization options (the metadata keys for the order reference), prepared once.
+/// Normalization options (the metadata keys for the order reference, the accepted mode and
+/// accounts), prepared once.
 #[wasm_bindgen]
 pub struct WasmNormalizer {
     options: NormalizeOptions,
@@ -108,14 +111,22 @@ pub struct WasmNormalizer {
 
 #[wasm_bindgen]
 impl WasmNormalizer {
-    /// `order_keys`: `undefined` for the defaults.
+    /// `order_keys`: `undefined` for the defaults. `mode`: `test`, `live` or `any`; `accounts`:
+    /// `acct_…` ids and `platform`; `undefined` for any (see `ModeGuard::parse`).
     #[wasm_bindgen(constructor)]
-    pub fn new(order_keys: Option<Vec<String>>) -> WasmNormalizer {
-        let options = match order_keys {
+    pub fn new(
+        order_keys: Option<Vec<String>>,
+        mode: Option<String>,
+        accounts: Option<Vec<String>>,
+    ) -> Result<WasmNormalizer, JsValue> {
+        let mut options = match order_keys {
             Some(keys) => NormalizeOptions::with_order_keys(keys),
             None => NormalizeOptions::default(),
         };
-        WasmNormalizer { options }
+        let accounts = accounts.map(|a| a.join(",")).unwrap_or_default();
+        options.mode = ModeGuard::parse(mode.as_deref().unwrap_or_default(), &accounts)
+            .map_err(|e| js_error("argument", e.code(), &e.message))?;
+        Ok(WasmNormalizer { options })
     }
 
     /// Normalizes the event JSON (UTF-8 bytes); returns the record as JSON text.
@@ -127,6 +138,24 @@ impl WasmNormalizer {
 
 fn record_json(record: &Record) -> Result<String, JsValue> {
     serde_json::to_string(record).map_err(json_error)
+}
+
+/// What a record status is about (`Status::concern`): `payment` and `flag` concern an order's
+/// payment; `payout`, `customer` and `nothing` (ignored, unreadable) do not.
+#[wasm_bindgen(js_name = statusConcern)]
+pub fn status_concern(status: &str) -> Result<String, JsValue> {
+    let status = Status::ALL
+        .into_iter()
+        .find(|s| s.as_str() == status)
+        .ok_or_else(|| argument_error("not a record status"))?;
+    Ok(match status.concern() {
+        Concern::Payment => "payment",
+        Concern::Flag => "flag",
+        Concern::Payout => "payout",
+        Concern::Customer => "customer",
+        Concern::Nothing => "nothing",
+    }
+    .to_owned())
 }
 
 /// The timestamp a `Stripe-Signature` header signs (after the header and body checks), for
@@ -165,6 +194,14 @@ pub fn merge_order_state(state_json: &[u8], record_json: &[u8]) -> Result<String
     };
     let record: Record = serde_json::from_slice(record_json).map_err(json_error)?;
     state.merge(&record).map_err(to_js)?;
+    serde_json::to_string(&state).map_err(json_error)
+}
+
+/// Reads a stored state of any schema version (version 1 is upgraded; everything derived is
+/// recomputed) and returns it as JSON of the current version.
+#[wasm_bindgen(js_name = upgradeOrderState)]
+pub fn upgrade_order_state(state_json: &[u8]) -> Result<String, JsValue> {
+    let state: OrderState = serde_json::from_slice(state_json).map_err(json_error)?;
     serde_json::to_string(&state).map_err(json_error)
 }
 

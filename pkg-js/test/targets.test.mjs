@@ -2,14 +2,14 @@
 // answers as the Rust CLI, order-independent with state, typed errors.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import * as sb from '../dist/node.mjs';
 import * as targets from '../dist/targets-node.mjs';
-import { fixture, jsonFiles, ownFixturesDir, realFixturesDir, repoRoot } from './helpers.mjs';
+import { fixture, here, jsonFiles, ownFixturesDir, realFixturesDir, repoRoot } from './helpers.mjs';
 
 const cli = join(repoRoot, 'target/debug/stripe-bridge');
 const CUSTOM = { status_map: { paid: 'PAID', '*': 'OTHER' }, require: ['order_ref'], fields: { order: { path: 'order_ref' }, state: { status: true }, total: { path: 'amount' }, note: { template: 'Stripe {event_type}' } } };
@@ -87,6 +87,31 @@ describe('mapToTarget', () => {
     const short = targets.planNopCommerceUpdate({ ...order, order_total: '99.00' }, state, refund);
     assert.equal(short.payment_status_id, null);
     assert.throws(() => targets.planNopCommerceUpdate({ id: 1 }, state, refund), (e) => e.code === 'invalid_json');
+  });
+
+  test('planNopCommerceUpdate: customer currency, shipping status, a state stored by version 1', () => {
+    const paid = sb.normalizeEvent(fixture('pi_succeeded_basil.json'));
+    const state = sb.mergeOrderState(null, paid);
+    const order = { id: 1001, order_total: '21.9800', currency: 'USD', payment_status_id: 10, order_status_id: 10, refunded_amount: '0.0000' };
+    // No shipping needed: paid and Complete, as nopCommerce's CheckOrderStatus does.
+    const done = targets.planNopCommerceUpdate({ ...order, shipping_status_id: targets.NOP_SHIPPING_STATUS.ShippingNotRequired }, state, paid);
+    assert.equal(done.payment_status_id, targets.NOP_PAYMENT_STATUS.Paid);
+    assert.equal(done.order_status_id, targets.NOP_ORDER_STATUS.Complete);
+    const waiting = targets.planNopCommerceUpdate({ ...order, shipping_status_id: targets.NOP_SHIPPING_STATUS.NotYetShipped }, state, paid);
+    assert.equal(waiting.order_status_id, targets.NOP_ORDER_STATUS.Processing);
+    // The customer paid in EUR: 21.98 USD primary x 0.9 = 19.78 EUR is what Stripe must have taken.
+    const eurPaid = { ...paid, event_id: 'evt_eur', currency: 'EUR', amount: '19.78', amount_minor: 1978 };
+    const eurState = sb.mergeOrderState(null, eurPaid);
+    const eurOrder = { ...order, customer_currency_code: 'EUR', currency_rate: '0.9000' };
+    assert.equal(targets.planNopCommerceUpdate(eurOrder, eurState, eurPaid).payment_status_id, targets.NOP_PAYMENT_STATUS.Paid);
+    assert.equal(targets.planNopCommerceUpdate({ ...eurOrder, currency_rate: 1.1 }, eurState, eurPaid).payment_status_id, null);
+    // The plan reads a state merged onto one stored by version 1.
+    const v1 = JSON.parse(readFileSync(join(here, 'fixtures/state-v1-partially-refunded.json'), 'utf8'));
+    const refund = sb.normalizeEvent(fixture('refund_failed_basil.json'));
+    const upgraded = sb.mergeOrderState(v1, refund);
+    const plan = targets.planNopCommerceUpdate({ ...order, payment_status_id: 30, order_status_id: 20 }, upgraded, refund);
+    assert.equal(plan.payment_status_id, targets.NOP_PAYMENT_STATUS.PartiallyRefunded);
+    assert.equal(plan.refunded_amount, '5.00');
   });
 });
 

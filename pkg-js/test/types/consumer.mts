@@ -18,8 +18,22 @@ import {
   type ErrorKind,
   verifyStandardWebhook,
   signStandardWebhook,
+  statusConcern,
+  type Concern,
+  type OrderAttempt,
+  type OrderStateV1,
+  type NormalizeOptions,
 } from 'stripe-bridge';
-import { mapToTarget, planNopCommerceUpdate, loadProfile, NOP_PAYMENT_STATUS, type NopPlan, type SalesforceComposite } from 'stripe-bridge/targets';
+import {
+  mapToTarget,
+  planNopCommerceUpdate,
+  loadProfile,
+  NOP_PAYMENT_STATUS,
+  NOP_SHIPPING_STATUS,
+  type NopOrder,
+  type NopPlan,
+  type SalesforceComposite,
+} from 'stripe-bridge/targets';
 import {
   buildCheckoutSession,
   buildPaymentIntent,
@@ -60,6 +74,36 @@ try {
   }
 }
 
+// The mode guard and the new statuses.
+const guarded: NormalizedRecord = normalizeEvent(event, { mode: 'live', accounts: ['acct_1', 'platform'], orderKeys: ['order_guid'] });
+const options: NormalizeOptions = { mode: 'test' };
+const unreadable: Status = 'unreadable';
+const flags: Status[] = ['fraud_warning', 'review_open', 'review_closed', 'dispute_prevented'];
+const risk: string | null = guarded.risk_level;
+const concern: Concern = statusConcern(guarded.status);
+// @ts-expect-error not a mode
+normalizeEvent(event, { mode: 'production' });
+// @ts-expect-error accounts are acct_ ids or platform
+normalizeEvent(event, { accounts: ['cus_1'] });
+
+// Order state, schema version 2.
+if (state) {
+  const version: 2 = state.schema_version;
+  const paidMinor: number | null = state.amount_paid_minor;
+  const requested: string | null = state.amount_requested;
+  const usd: number | undefined = state.totals['USD']?.paid_minor;
+  const attempt: OrderAttempt | undefined = state.attempts[0];
+  const attemptStatus: Status | null | undefined = attempt?.status;
+  const conflicts: string[] = state.conflicts;
+  const flagged: boolean = state.fraud_warning || state.review_open || state.overpaid;
+  const refundStatus: Status | null | undefined = state.refunds['re_1']?.status;
+  // @ts-expect-error version 1's fields are gone
+  state.payment_intents;
+}
+// A stored version-1 state (e.g. from a database) is accepted and upgraded.
+const stored: OrderStateV1 = JSON.parse('{}');
+const upgraded: OrderState = mergeOrderState(stored, record);
+
 // @ts-expect-error amounts are strings, never floats
 toMinorUnits(12.34, 'usd');
 // @ts-expect-error tolerance is seconds or false
@@ -74,6 +118,19 @@ const paidId: number | null | undefined = nop?.payment_status_id;
 const sf: SalesforceComposite | null = mapToTarget(record, 'salesforce', { state: state ?? undefined });
 const custom = mapToTarget(record, { fields: { order: { path: 'order_ref' } } });
 const plan: NopPlan = planNopCommerceUpdate({ id: 1, order_total: '21.98', payment_status_id: NOP_PAYMENT_STATUS.Pending, order_status_id: 10 }, state!, record);
+const row: NopOrder = {
+  id: 2,
+  order_total: '20.0000',
+  currency: 'USD',
+  customer_currency_code: 'EUR',
+  currency_rate: '0.9000',
+  shipping_status_id: NOP_SHIPPING_STATUS.ShippingNotRequired,
+  payment_status_id: 10,
+  order_status_id: 10,
+};
+const completed: 10 | 20 | 30 | 40 | null = planNopCommerceUpdate(row, upgraded, record).order_status_id;
+// @ts-expect-error the rate is a decimal string or number
+planNopCommerceUpdate({ ...row, currency_rate: true }, upgraded, record);
 const loaded: true = loadProfile('erp');
 // @ts-expect-error not a profile name
 mapToTarget(record, 'nopcomerce');
@@ -109,3 +166,4 @@ buildPaymentIntent({ ...order, total: 17.98 });
 createPaymentIntent(order, {});
 
 export { id, status, amount, minor, ok, cents, text, exp, tol, wrong, forwarded, paidId, sf, custom, plan, loaded, key, link, pay };
+export { options, unreadable, flags, risk, concern, completed };

@@ -118,7 +118,7 @@ fn native_mac_path_checks_in_the_core() {
 
 #[wasm_bindgen_test]
 fn normalize_and_verify_and_normalize() {
-    let normalizer = WasmNormalizer::new(None);
+    let normalizer = WasmNormalizer::new(None, None, None).unwrap();
     let record = normalizer.normalize(BODY).unwrap();
     assert!(record.contains(r#""amount":"1.230""#), "{record}");
     assert!(record.contains(r#""order_ref":"W-1""#), "{record}");
@@ -134,7 +134,10 @@ fn normalize_and_verify_and_normalize() {
 
 #[wasm_bindgen_test]
 fn merge_and_money() {
-    let record = WasmNormalizer::new(None).normalize(BODY).unwrap();
+    let record = WasmNormalizer::new(None, None, None)
+        .unwrap()
+        .normalize(BODY)
+        .unwrap();
     let state = merge_order_state(b"", record.as_bytes()).unwrap();
     assert!(state.contains(r#""status":"paid""#), "{state}");
     let again = merge_order_state(state.as_bytes(), record.as_bytes()).unwrap();
@@ -144,7 +147,7 @@ fn merge_and_money() {
         "invalid_json"
     );
     assert_eq!(
-        code(merge_order_state(br#"{"status":5}"#, record.as_bytes()).unwrap_err()),
+        code(merge_order_state(br#"{"objects":5}"#, record.as_bytes()).unwrap_err()),
         "invalid_json"
     );
     assert_eq!(
@@ -157,5 +160,94 @@ fn merge_and_money() {
     assert_eq!(
         code(to_minor_units("12.345", "usd").unwrap_err()),
         "amount_too_precise"
+    );
+}
+
+#[wasm_bindgen_test]
+fn mode_guard_options() {
+    // BODY is a test-mode event of the platform (no account).
+    let live = WasmNormalizer::new(None, Some("live".into()), None).unwrap();
+    let record = live.normalize(BODY).unwrap();
+    assert!(record.contains(r#""status":"ignored""#), "{record}");
+    assert!(record.contains("live mode only"), "{record}");
+    let platform = WasmNormalizer::new(
+        Some(vec!["order_id".into()]),
+        Some("test".into()),
+        Some(vec!["platform".into(), "acct_1".into()]),
+    )
+    .unwrap();
+    assert!(platform
+        .normalize(BODY)
+        .unwrap()
+        .contains(r#""status":"paid""#));
+    let connect = WasmNormalizer::new(None, None, Some(vec!["acct_1".into()])).unwrap();
+    assert!(connect
+        .normalize(BODY)
+        .unwrap()
+        .contains(r#""status":"ignored""#));
+    for (mode, accounts) in [("production", vec![]), ("any", vec!["cus_1".to_owned()])] {
+        let err = WasmNormalizer::new(None, Some(mode.into()), Some(accounts))
+            .err()
+            .unwrap();
+        assert_eq!(kind(&err), "argument");
+        assert_eq!(code(err), "invalid_mode");
+    }
+}
+
+#[wasm_bindgen_test]
+fn unreadable_objects_are_records() {
+    let foreign = br#"{"id":"evt_2","type":"payment_intent.succeeded","created":1700000000,"data":{"object":{"id":"cn_1","object":"credit_note","amount":"4242"}}}"#;
+    let record = WasmNormalizer::new(None, None, None)
+        .unwrap()
+        .normalize(foreign)
+        .unwrap();
+    assert!(record.contains(r#""status":"unreadable""#), "{record}");
+    assert!(!record.contains("4242"), "{record}");
+    let paid = WasmNormalizer::new(None, None, None)
+        .unwrap()
+        .normalize(BODY)
+        .unwrap();
+    let state = merge_order_state(b"", paid.as_bytes()).unwrap();
+    assert_eq!(
+        merge_order_state(state.as_bytes(), record.as_bytes()).unwrap(),
+        state
+    );
+    assert_eq!(status_concern("unreadable").unwrap(), "nothing");
+    assert_eq!(status_concern("fraud_warning").unwrap(), "flag");
+    assert_eq!(status_concern("dispute_prevented").unwrap(), "payment");
+    assert_eq!(status_concern("payout_paid").unwrap(), "payout");
+    assert_eq!(
+        code(status_concern("succeeded").unwrap_err()),
+        "invalid_argument"
+    );
+}
+
+#[wasm_bindgen_test]
+fn version_1_states_are_upgraded() {
+    // A state stored by version 1 (no schema_version), as its CLI wrote it: paid 1.230 KWD,
+    // 0.500 refunded.
+    let v1 = br#"{"order_ref":"W-1","status":"partially_refunded","currency":"KWD","amount":"1.230","amount_minor":1230,"amount_paid":"1.230","amount_paid_minor":1230,"amount_refunded":"0.500","amount_refunded_minor":500,"customer_id":null,"payment_intents":["pi_1"],"charges":["ch_1"],"invoices":[],"checkout_sessions":[],"payouts":[],"refunds":{"re_1":{"stage":2,"at":1700000100,"amount_minor":500,"charge":"ch_1"}},"disputes":{},"last_event_at":1700000100,"last_event_id":"evt_r","paid_charge":"ch_1","fee_minor":null,"net_minor":null,"settlement_currency":null,"payment_method_type":null,"paid_at":1700000000,"base":{"tier":4,"at":0,"rank":0,"status":"paid"},"charge_refunded":{}}"#;
+    let record = WasmNormalizer::new(None, None, None)
+        .unwrap()
+        .normalize(BODY)
+        .unwrap();
+    let state = merge_order_state(v1, record.as_bytes()).unwrap();
+    assert!(state.contains(r#""schema_version":2"#), "{state}");
+    assert!(
+        state.contains(r#""status":"partially_refunded""#),
+        "{state}"
+    );
+    assert!(state.contains(r#""amount_refunded":"0.500""#), "{state}");
+    assert!(state.contains(r#""attempts":[{"id":"pi_1""#), "{state}");
+    // Read alone, the stored state upgrades to the same as merging a duplicate into it.
+    let upgraded = upgrade_order_state(v1).unwrap();
+    assert_eq!(
+        merge_order_state(upgraded.as_bytes(), record.as_bytes()).unwrap(),
+        state
+    );
+    assert_eq!(upgrade_order_state(upgraded.as_bytes()).unwrap(), upgraded);
+    assert_eq!(
+        code(upgrade_order_state(br#"{"schema_version":3}"#).unwrap_err()),
+        "invalid_json"
     );
 }
