@@ -94,51 +94,56 @@ pub struct ObjectState {
     pub links: BTreeSet<String>,
 }
 
-/// A refund, by its latest status.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct RefundState {
-    /// `pending`, `refunded` (succeeded), `failed` or `canceled`.
+/// A refund, a dispute, or a flag (early fraud warning, review): what it last said, and the
+/// payment it names.
+///
+/// Refunds by stage (`pending` < `refunded` < `failed`/`canceled`: a refund can fail after it
+/// succeeded); disputes by progress (`disputed` < `dispute_won` < `dispute_prevented` <
+/// `dispute_lost`); flags with `review_closed` over `review_open`; later over earlier.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Linked {
     pub status: Option<Status>,
     pub at: i64,
     pub amount_minor: i64,
     pub currency: Option<String>,
     pub charge: Option<String>,
     pub payment_intent: Option<String>,
+    /// A dispute's reason, a fraud warning's fraud type, a review's (closing) reason.
+    pub reason: Option<String>,
 }
 
-impl RefundState {
-    /// Whether its money counts as refunded: pending or succeeded.
+impl Linked {
+    /// Whether a refund's money counts as refunded: pending or succeeded.
     pub fn counts(&self) -> bool {
         matches!(self.status, Some(Status::Pending | Status::Refunded))
     }
-}
 
-/// A dispute, by its most advanced status (`disputed` < `dispute_won` < `dispute_prevented` <
-/// `dispute_lost`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct DisputeState {
-    pub status: Option<Status>,
-    pub at: i64,
-    pub amount_minor: i64,
-    pub currency: Option<String>,
-    pub charge: Option<String>,
-    pub payment_intent: Option<String>,
-    pub reason: Option<String>,
-}
+    fn rank(&self) -> u8 {
+        use Status::*;
+        match self.status {
+            Some(Pending | Disputed | FraudWarning | ReviewOpen) => 1,
+            Some(Refunded | DisputeWon | ReviewClosed) => 2,
+            Some(DisputePrevented) => 3,
+            Some(_) => 4,
+            None => 0,
+        }
+    }
 
-/// An early fraud warning or a review: a flag on the payment it names.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct FlagState {
-    /// `fraud_warning`, `review_open` or `review_closed` (closed wins over open).
-    pub status: Option<Status>,
-    pub at: i64,
-    pub charge: Option<String>,
-    pub payment_intent: Option<String>,
-    /// The fraud type or the review's (closing) reason.
-    pub reason: Option<String>,
+    /// Joins another observation of the same object: the stronger status (the whole value
+    /// breaks ties, so equal times never let the arrival order decide); ids and reason joined.
+    fn join(&mut self, seen: Linked) {
+        let key = |x: &Linked| {
+            let status = x.status.map(Status::as_str);
+            (x.rank(), x.at, x.amount_minor, status, x.currency.clone())
+        };
+        if key(&seen) > key(self) {
+            (self.status, self.at) = (seen.status, seen.at);
+            (self.amount_minor, self.currency) = (seen.amount_minor, seen.currency);
+        }
+        self.charge = max_opt(self.charge.take(), seen.charge);
+        self.payment_intent = max_opt(self.payment_intent.take(), seen.payment_intent);
+        self.reason = max_opt(self.reason.take(), seen.reason);
+    }
 }
 
 /// The amounts of an order in one currency.
@@ -213,10 +218,10 @@ pub struct OrderState {
     /// Every order reference the records named.
     pub order_refs: BTreeSet<String>,
     pub objects: BTreeMap<String, ObjectState>,
-    pub refunds: BTreeMap<String, RefundState>,
-    pub disputes: BTreeMap<String, DisputeState>,
+    pub refunds: BTreeMap<String, Linked>,
+    pub disputes: BTreeMap<String, Linked>,
     /// Early fraud warnings and reviews, by id.
-    pub flags: BTreeMap<String, FlagState>,
+    pub flags: BTreeMap<String, Linked>,
     /// Customers named by records (the greatest becomes `customer_id`).
     pub customers: BTreeSet<String>,
     pub payment_method_types: BTreeSet<String>,
@@ -304,16 +309,6 @@ fn stronger(a: (Status, i64), b: (Status, i64)) -> (Status, i64) {
     }
 }
 
-fn dispute_rank(status: Option<Status>) -> u8 {
-    match status {
-        Some(Status::DisputeLost) => 4,
-        Some(Status::DisputePrevented) => 3,
-        Some(Status::DisputeWon) => 2,
-        Some(_) => 1,
-        None => 0,
-    }
-}
-
 fn risk_rank(level: Option<&str>) -> u8 {
     match level {
         Some("highest") => 4,
@@ -341,6 +336,15 @@ fn max_opt<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
     }
 }
 
+fn join_into(map: &mut BTreeMap<String, Linked>, id: &str, seen: Linked) {
+    match map.get_mut(id) {
+        Some(slot) => slot.join(seen),
+        None => {
+            map.insert(id.to_owned(), seen);
+        }
+    }
+}
+
 /// Whether a record's money was captured, from its status (refunds and disputes on a charge or
 /// payment imply it was).
 fn captured(status: Status) -> bool {
@@ -362,7 +366,7 @@ impl OrderState {
         let order_ref = order_ref.into();
         OrderState {
             order_ref: Some(order_ref.clone()),
-            order_refs: BTreeSet::from([order_ref]),
+            order_refs: std::iter::once(order_ref).collect(),
             ..OrderState::default()
         }
     }
@@ -424,104 +428,40 @@ impl OrderState {
         Ok(())
     }
 
-    fn apply_flag(&mut self, r: &Record) {
-        let Some(id) = &r.object_id else { return };
-        let seen = FlagState {
-            status: Some(r.status),
-            at: r.created,
-            charge: r.charge.clone(),
-            payment_intent: r.payment_intent.clone(),
-            reason: r.reason.clone(),
-        };
-        let rank = |f: &FlagState| {
-            let closed = f.status == Some(Status::ReviewClosed);
-            (closed, f.at, f.status.map(Status::as_str))
-        };
-        let slot = self.flags.entry(id.clone()).or_insert_with(|| seen.clone());
-        if rank(&seen) > rank(slot) {
-            (slot.status, slot.at) = (seen.status, seen.at);
-        }
-        slot.charge = max_opt(slot.charge.take(), seen.charge);
-        slot.payment_intent = max_opt(slot.payment_intent.take(), seen.payment_intent);
-        slot.reason = max_opt(slot.reason.take(), seen.reason);
-    }
-
-    fn apply_refund(&mut self, r: &Record) {
-        let (Some(id), Some(amount)) = (&r.refund, r.amount_minor) else {
-            return;
-        };
-        // pending < succeeded < failed/canceled (a refund can fail after it succeeded).
-        let stage = |s: Option<Status>| match s {
-            Some(Status::Pending) => 1,
-            Some(Status::Refunded) => 2,
-            _ => 3,
-        };
-        let seen = RefundState {
-            status: Some(match r.status {
-                Status::Pending | Status::Refunded | Status::Canceled => r.status,
-                _ => Status::Failed,
-            }),
-            at: r.created,
-            amount_minor: amount,
-            currency: r.currency.clone(),
-            charge: r.charge.clone(),
-            payment_intent: r.payment_intent.clone(),
-        };
-        // The whole value breaks ties, so equal times never let the arrival order decide.
-        let key = |x: &RefundState| {
-            let status = x.status.map(Status::as_str);
-            (
-                stage(x.status),
-                x.at,
-                x.amount_minor,
-                status,
-                x.currency.clone(),
-            )
-        };
-        let slot = self
-            .refunds
-            .entry(id.clone())
-            .or_insert_with(|| seen.clone());
-        if key(&seen) > key(slot) {
-            (slot.status, slot.at) = (seen.status, seen.at);
-            (slot.amount_minor, slot.currency) = (seen.amount_minor, seen.currency);
-        }
-        slot.charge = max_opt(slot.charge.take(), seen.charge);
-        slot.payment_intent = max_opt(slot.payment_intent.take(), seen.payment_intent);
-    }
-
-    fn apply_dispute(&mut self, r: &Record) {
-        let Some(id) = &r.dispute else { return };
-        let seen = DisputeState {
-            status: Some(r.status),
+    /// What a refund, dispute or flag record says.
+    fn linked(r: &Record, status: Status) -> Linked {
+        Linked {
+            status: Some(status),
             at: r.created,
             amount_minor: r.amount_minor.unwrap_or(0),
             currency: r.currency.clone(),
             charge: r.charge.clone(),
             payment_intent: r.payment_intent.clone(),
             reason: r.reason.clone(),
-        };
-        let key = |d: &DisputeState| {
-            let status = d.status.map(Status::as_str);
-            (
-                dispute_rank(d.status),
-                d.at,
-                d.amount_minor,
-                status,
-                d.currency.clone(),
-            )
-        };
-        let slot = self
-            .disputes
-            .entry(id.clone())
-            .or_insert_with(|| seen.clone());
-        if key(&seen) > key(slot) {
-            (slot.status, slot.at) = (seen.status, seen.at);
-            (slot.amount_minor, slot.currency) = (seen.amount_minor, seen.currency);
         }
-        slot.charge = max_opt(slot.charge.take(), seen.charge);
-        slot.payment_intent = max_opt(slot.payment_intent.take(), seen.payment_intent);
-        slot.reason = max_opt(slot.reason.take(), seen.reason);
+    }
+
+    fn apply_flag(&mut self, r: &Record) {
+        if let Some(id) = &r.object_id {
+            join_into(&mut self.flags, id, Self::linked(r, r.status));
+        }
+    }
+
+    fn apply_refund(&mut self, r: &Record) {
+        let (Some(id), Some(_)) = (&r.refund, r.amount_minor) else {
+            return;
+        };
+        let status = match r.status {
+            Status::Pending | Status::Refunded | Status::Canceled => r.status,
+            _ => Status::Failed,
+        };
+        join_into(&mut self.refunds, id, Self::linked(r, status));
+    }
+
+    fn apply_dispute(&mut self, r: &Record) {
+        if let Some(id) = &r.dispute {
+            join_into(&mut self.disputes, id, Self::linked(r, r.status));
+        }
     }
 
     fn apply_object(&mut self, r: &Record) {

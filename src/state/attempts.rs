@@ -47,48 +47,59 @@ fn id_rank(object: &str) -> u8 {
     }
 }
 
-/// Groups of ids linked to each other (union-find over the objects and the ids they name).
-fn components(objects: &BTreeMap<String, ObjectState>) -> BTreeMap<String, BTreeSet<String>> {
-    let mut parent: BTreeMap<&str, &str> = BTreeMap::new();
-    /// The root of an id, halving the path on the way (roots are the smallest ids, so the walk
-    /// always ends).
-    fn root<'a>(parent: &mut BTreeMap<&'a str, &'a str>, mut id: &'a str) -> &'a str {
-        while let Some(up) = parent.get(id).copied().filter(|up| *up != id) {
+/// Groups of ids linked to each other: union-find over the objects and the ids they name, on
+/// indexes into the sorted ids (the smaller index becomes the root, so the grouping never
+/// depends on the order; paths are halved on the way).
+fn components(objects: &BTreeMap<String, ObjectState>) -> Vec<Vec<&str>> {
+    let mut ids: Vec<&str> = Vec::new();
+    for (id, object) in objects {
+        ids.push(id);
+        ids.extend(object.links.iter().map(String::as_str));
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    let index = |id: &str| ids.binary_search(&id).unwrap_or(0);
+    let mut parent: Vec<usize> = (0..ids.len()).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while let Some(&up) = parent.get(i).filter(|up| **up != i) {
             let grand = parent.get(up).copied().unwrap_or(up);
-            parent.insert(id, grand);
-            id = up;
+            if let Some(slot) = parent.get_mut(i) {
+                *slot = grand;
+            }
+            i = up;
         }
-        id
+        i
     }
     for (id, object) in objects {
-        parent.entry(id).or_insert(id);
         for link in &object.links {
-            parent.entry(link).or_insert(link);
-            let (a, b) = (root(&mut parent, id), root(&mut parent, link));
-            // The smaller id becomes the root: the grouping never depends on the order.
-            let (low, high) = if a <= b { (a, b) } else { (b, a) };
-            parent.insert(high, low);
+            let (a, b) = (root(&mut parent, index(id)), root(&mut parent, index(link)));
+            if let Some(slot) = parent.get_mut(a.max(b)) {
+                *slot = a.min(b);
+            }
         }
     }
-    let mut groups: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let ids: Vec<&str> = parent.keys().copied().collect();
-    for id in ids {
-        groups
-            .entry(root(&mut parent, id).to_owned())
-            .or_default()
-            .insert(id.to_owned());
+    let mut groups: Vec<Vec<&str>> = vec![Vec::new(); ids.len()];
+    for (i, id) in ids.iter().enumerate() {
+        if let Some(group) = groups.get_mut(root(&mut parent, i)) {
+            group.push(id);
+        }
     }
+    groups.retain(|g| !g.is_empty());
     groups
 }
 
 /// The attempts of the state, by id.
 pub(super) fn group(state: &OrderState) -> Result<Vec<Attempt>, MergeError> {
     let mut attempts = Vec::new();
-    for members in components(&state.objects).into_values() {
-        let observed: Vec<(&String, &ObjectState)> = members
+    for group in components(&state.objects) {
+        let observed: Vec<(&String, &ObjectState)> = group
             .iter()
-            .filter_map(|id| state.objects.get_key_value(id))
+            .filter_map(|id| state.objects.get_key_value(*id))
             .collect();
+        let mut members = BTreeSet::new();
+        for id in &group {
+            members.insert((*id).to_owned());
+        }
         let Some(id) = observed
             .iter()
             .min_by_key(|(id, o)| (id_rank(&o.object), *id))
@@ -146,7 +157,7 @@ pub(super) fn group(state: &OrderState) -> Result<Vec<Attempt>, MergeError> {
         }
         attempts.push(attempt);
     }
-    attempts.sort_by(|a, b| a.id.cmp(&b.id));
+    attempts.sort_unstable_by(|a, b| a.id.cmp(&b.id));
     Ok(attempts)
 }
 
@@ -357,7 +368,7 @@ fn currency_of(currency: Option<&String>) -> String {
 
 /// The charge a refund belongs to: its own, else its PaymentIntent's only charge, else the
 /// order's only charge.
-fn charge_key(state: &OrderState, refund: &super::RefundState) -> String {
+fn charge_key(state: &OrderState, refund: &super::Linked) -> String {
     if let Some(charge) = &refund.charge {
         return charge.clone();
     }
@@ -374,8 +385,10 @@ fn charge_key(state: &OrderState, refund: &super::RefundState) -> String {
             .objects
             .iter()
             .flat_map(|(id, o)| o.links.iter().chain([id]));
-        let set: BTreeSet<&String> = ids.filter(|id| is_charge(state, id)).collect();
-        only(set.into_iter().collect())
+        let mut charges: Vec<&String> = ids.filter(|id| is_charge(state, id)).collect();
+        charges.sort_unstable();
+        charges.dedup();
+        only(charges)
     };
     charges_of_pi
         .or_else(all_charges)

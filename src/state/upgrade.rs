@@ -1,13 +1,16 @@
 //! Reading stored states: version 2 as written, version 1 (no `schema_version`) upgraded.
 //!
 //! Only the observations are read; everything derived is recomputed, so a stored state edited
-//! by hand cannot carry a status its observations do not support.
+//! by hand cannot carry a status its observations do not support. One flat struct reads both
+//! versions (no `flatten` or `untagged`: they would double the generated code in wasm).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
-use super::{DisputeState, FlagState, MergeError, ObjectState, OrderState, RefundState};
+use super::{Linked, MergeError, ObjectState, OrderState};
 use crate::normalize::Status;
 
 /// A stored state of either version.
@@ -20,19 +23,13 @@ pub(super) struct Stored {
     last_event_at: Option<i64>,
     last_event_id: Option<String>,
     objects: BTreeMap<String, ObjectState>,
-    refunds: BTreeMap<String, StoredRefund>,
-    disputes: BTreeMap<String, StoredDispute>,
-    flags: BTreeMap<String, FlagState>,
+    /// Version 1 refunds (`stage`) and disputes (a bare status) read into the same type.
+    refunds: BTreeMap<String, Linked>,
+    disputes: BTreeMap<String, Linked>,
+    flags: BTreeMap<String, Linked>,
     customers: BTreeSet<String>,
     payment_method_types: BTreeSet<String>,
-    #[serde(flatten)]
-    v1: V1,
-}
-
-/// The fields only version 1 has.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct V1 {
+    // Version 1 only.
     currency: Option<String>,
     amount_minor: Option<i64>,
     amount_paid_minor: Option<i64>,
@@ -59,131 +56,129 @@ struct V1Key {
     at: i64,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum StoredRefund {
-    V1 {
-        stage: u8,
-        at: i64,
-        amount_minor: i64,
-        #[serde(default)]
-        charge: Option<String>,
-    },
-    V2(RefundState),
+/// The fields of a stored refund, dispute or flag (version 1 refunds have `stage` instead of
+/// `status`).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct LinkedFields {
+    status: Option<Status>,
+    stage: Option<u8>,
+    at: i64,
+    amount_minor: i64,
+    currency: Option<String>,
+    charge: Option<String>,
+    payment_intent: Option<String>,
+    reason: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum StoredDispute {
-    V1(Status),
-    V2(DisputeState),
+impl<'de> Deserialize<'de> for Linked {
+    /// An object, or (version 1 disputes) a bare status.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct LinkedVisitor;
+        impl<'de> Visitor<'de> for LinkedVisitor {
+            type Value = Linked;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a refund, dispute or flag object, or a status")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Linked, E> {
+                let status = Status::ALL.into_iter().find(|s| s.as_str() == v);
+                status
+                    .map(|status| Linked {
+                        status: Some(status),
+                        ..Linked::default()
+                    })
+                    .ok_or_else(|| E::custom("not a status"))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Linked, A::Error> {
+                let f = LinkedFields::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                let stage = f.stage.map(|stage| match stage {
+                    1 => Status::Pending,
+                    2 => Status::Refunded,
+                    _ => Status::Failed,
+                });
+                Ok(Linked {
+                    status: f.status.or(stage),
+                    at: f.at,
+                    amount_minor: f.amount_minor,
+                    currency: f.currency,
+                    charge: f.charge,
+                    payment_intent: f.payment_intent,
+                    reason: f.reason,
+                })
+            }
+        }
+        deserializer.deserialize_any(LinkedVisitor)
+    }
 }
 
 impl TryFrom<Stored> for OrderState {
     type Error = MergeError;
 
-    fn try_from(stored: Stored) -> Result<OrderState, MergeError> {
+    fn try_from(mut stored: Stored) -> Result<OrderState, MergeError> {
         let version = stored.schema_version.unwrap_or(1);
         if version > super::SCHEMA_VERSION {
             return Err(MergeError::InvalidState {
                 reason: "the state was written by a newer version (schema_version)",
             });
         }
+        if version == 1 {
+            stored.upgrade_v1();
+        }
         let mut state = OrderState {
             order_refs: stored.order_refs,
             last_event_at: stored.last_event_at,
             last_event_id: stored.last_event_id,
             objects: stored.objects,
+            refunds: stored.refunds,
+            disputes: stored.disputes,
             flags: stored.flags,
             customers: stored.customers,
             payment_method_types: stored.payment_method_types,
             ..OrderState::default()
         };
         state.order_refs.extend(stored.order_ref);
-        for (id, refund) in stored.refunds {
-            state
-                .refunds
-                .insert(id, refund.upgrade(&stored.v1.currency));
-        }
-        for (id, dispute) in stored.disputes {
-            state.disputes.insert(id, dispute.upgrade(&stored.v1));
-        }
-        if version == 1 {
-            stored.v1.upgrade(&mut state);
-        }
         state.derive()?;
         Ok(state)
     }
 }
 
-impl StoredRefund {
-    fn upgrade(self, currency: &Option<String>) -> RefundState {
-        match self {
-            StoredRefund::V2(refund) => refund,
-            StoredRefund::V1 {
-                stage,
-                at,
-                amount_minor,
-                charge,
-            } => RefundState {
-                status: Some(match stage {
-                    1 => Status::Pending,
-                    2 => Status::Refunded,
-                    _ => Status::Failed,
-                }),
-                at,
-                amount_minor,
-                currency: currency.clone(),
-                charge,
-                payment_intent: None,
-            },
+impl Stored {
+    /// Version 1 kept one status for the whole order: its ids become one attempt with that
+    /// status and the amounts it had; its refunds and disputes get the order's currency (and a
+    /// dispute the payment's amount and charge, which version 1 did not keep).
+    fn upgrade_v1(&mut self) {
+        self.customers.extend(self.customer_id.take());
+        self.payment_method_types
+            .extend(self.payment_method_type.take());
+        for refund in self.refunds.values_mut() {
+            refund.currency = refund.currency.take().or_else(|| self.currency.clone());
         }
-    }
-}
-
-impl StoredDispute {
-    fn upgrade(self, v1: &V1) -> DisputeState {
-        match self {
-            StoredDispute::V2(dispute) => dispute,
-            // Version 1 kept only the status: the dispute's money is the payment's.
-            StoredDispute::V1(status) => DisputeState {
-                status: Some(status),
-                amount_minor: v1.amount_paid_minor.unwrap_or(0),
-                currency: v1.currency.clone(),
-                charge: v1.paid_charge.clone(),
-                ..DisputeState::default()
-            },
+        for dispute in self.disputes.values_mut() {
+            dispute.currency = dispute.currency.take().or_else(|| self.currency.clone());
+            dispute.charge = dispute.charge.take().or_else(|| self.paid_charge.clone());
+            if dispute.amount_minor == 0 {
+                dispute.amount_minor = self.amount_paid_minor.unwrap_or(0);
+            }
         }
-    }
-}
-
-impl V1 {
-    /// Version 1 kept one status for the whole order: it becomes one attempt holding every id
-    /// the order knew, with that status and the amounts it had.
-    fn upgrade(self, state: &mut OrderState) {
-        state.customers.extend(self.customer_id);
-        state.payment_method_types.extend(self.payment_method_type);
-        let ids: BTreeSet<String> = [
+        let mut ids = BTreeSet::new();
+        for set in [
             &self.payment_intents,
             &self.checkout_sessions,
             &self.invoices,
             &self.charges,
-        ]
-        .into_iter()
-        .flatten()
-        .cloned()
-        .collect();
-        let (object, id) = match [
+        ] {
+            ids.extend(set.iter().cloned());
+        }
+        let first = [
             ("payment_intent", &self.payment_intents),
             ("checkout.session", &self.checkout_sessions),
             ("invoice", &self.invoices),
             ("charge", &self.charges),
         ]
         .into_iter()
-        .find_map(|(object, set)| Some((object, set.first()?)))
-        {
-            Some(found) => found,
-            None => return,
+        .find_map(|(object, set)| Some((object, set.first()?.clone())));
+        let Some((object, id)) = first else {
+            return;
         };
         let status = self.base.as_ref().map(|k| k.status);
         let paid = status == Some(Status::Paid);
@@ -201,13 +196,13 @@ impl V1 {
             captured_minor: self.amount_paid_minor.filter(|_| paid).unwrap_or(0),
             fee_minor: self.fee_minor,
             net_minor: self.net_minor,
-            settlement_currency: self.settlement_currency,
-            links: ids.iter().filter(|l| *l != id).cloned().collect(),
+            settlement_currency: self.settlement_currency.take(),
+            links: ids.iter().filter(|l| **l != id).cloned().collect(),
             ..ObjectState::default()
         };
-        state.objects.insert(id.clone(), attempt);
-        for (charge, (at, amount)) in self.charge_refunded {
-            let slot = state.objects.entry(charge.clone()).or_default();
+        self.objects.insert(id.clone(), attempt);
+        for (charge, (at, amount)) in std::mem::take(&mut self.charge_refunded) {
+            let slot = self.objects.entry(charge.clone()).or_default();
             if slot.object.is_empty() {
                 slot.object = "charge".to_owned();
             }
