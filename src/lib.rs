@@ -49,6 +49,7 @@ pub mod mapping;
 pub mod mode;
 pub mod money;
 pub mod normalize;
+pub mod order_book;
 pub mod payment_request;
 pub mod signature;
 pub mod standard_webhooks;
