@@ -33,17 +33,25 @@ if (!version.endsWith(WASM_BINDGEN_VERSION)) {
   throw new Error(`${wasmBindgen} is "${version}", need ${WASM_BINDGEN_VERSION} (run scripts/setup.sh)`);
 }
 
-// Three wasm modules: the webhook module (verify, normalize, merge, money, Standard Webhooks),
-// the targets module (mappings) and the payments module (request builders, Payment Link URLs,
-// Stripe API errors), so each entry point loads only what it uses.
+// Three wasm modules: the webhook module (verify, normalize, money, Standard Webhooks), the
+// targets module (order state merge and upgrade, mappings) and the payments module (request
+// builders, Payment Link URLs, Stripe API errors), so each entry point loads only what it uses.
+// `profile`: the cargo profile (root Cargo.toml). The targets module holds most of the core's
+// serde code and no hash loop, so it is built with opt-level "z" (wasm-small); the others with
+// "s" and the hash at full speed (wasm). The targets crate is a cdylib only, so LTO applies to it
+// (an rlib crate type beside it turns LTO off: see pkg-js/targets/Cargo.toml).
 const MODULES = [
-  { crate: 'stripe-bridge-wasm', raw: 'stripe_bridge_wasm', name: 'stripe_bridge', gen: join(here, 'build/wasm'), prefix: '' },
-  { crate: 'stripe-bridge-targets-wasm', raw: 'stripe_bridge_targets_wasm', name: 'stripe_bridge_targets', gen: join(here, 'build/targets-wasm'), prefix: 'targets-' },
-  { crate: 'stripe-bridge-payments-wasm', raw: 'stripe_bridge_payments_wasm', name: 'stripe_bridge_payments', gen: join(here, 'build/payments-wasm'), prefix: 'payments-' },
+  { crate: 'stripe-bridge-wasm', raw: 'stripe_bridge_wasm', name: 'stripe_bridge', gen: join(here, 'build/wasm'), prefix: '', profile: 'wasm' },
+  { crate: 'stripe-bridge-targets-wasm', raw: 'stripe_bridge_targets_wasm', name: 'stripe_bridge_targets', gen: join(here, 'build/targets-wasm'), prefix: 'targets-', profile: 'wasm-small' },
+  { crate: 'stripe-bridge-payments-wasm', raw: 'stripe_bridge_payments_wasm', name: 'stripe_bridge_payments', gen: join(here, 'build/payments-wasm'), prefix: 'payments-', profile: 'wasm' },
 ];
 
-console.error('==> cargo build --profile wasm (wasm32-unknown-unknown)');
-run('cargo', ['build', '--profile', 'wasm', '--target', 'wasm32-unknown-unknown', ...MODULES.flatMap((m) => ['-p', m.crate])]);
+// One cargo invocation per profile (a profile applies to the whole invocation).
+for (const profile of [...new Set(MODULES.map((m) => m.profile))]) {
+  const crates = MODULES.filter((m) => m.profile === profile);
+  console.error(`==> cargo build --profile ${profile} (wasm32-unknown-unknown: ${crates.map((m) => m.crate).join(', ')})`);
+  run('cargo', ['build', '--profile', profile, '--target', 'wasm32-unknown-unknown', ...crates.flatMap((m) => ['-p', m.crate])]);
+}
 
 const dist = join(here, 'dist');
 rmSync(dist, { recursive: true, force: true });
@@ -51,7 +59,7 @@ mkdirSync(dist, { recursive: true });
 for (const m of MODULES) {
   rmSync(m.gen, { recursive: true, force: true });
   console.error(`==> wasm-bindgen --target web (${m.name})`);
-  run(wasmBindgen, ['--target', 'web', '--out-dir', m.gen, '--out-name', m.name, join(root, `target/wasm32-unknown-unknown/wasm/${m.raw}.wasm`)]);
+  run(wasmBindgen, ['--target', 'web', '--out-dir', m.gen, '--out-name', m.name, join(root, `target/wasm32-unknown-unknown/${m.profile}/${m.raw}.wasm`)]);
   console.error(`==> wasm-opt ${OPT_FLAGS[0]} (${m.name})`);
   run(join(root, 'node_modules/.bin/wasm-opt'), [...OPT_FLAGS, join(m.gen, `${m.name}_bg.wasm`), '-o', join(dist, `${m.name}_bg.wasm`)]);
 }

@@ -5,8 +5,8 @@
 // through stripe-bridge's nopCommerce plan (nopCommerce's own guards), so delivery order does
 // not matter.
 import { createServer } from 'node:http';
-import { mergeOrderState, statusConcern, upgradeOrderState, verifyStandardWebhook } from 'stripe-bridge';
-import { planNopCommerceUpdate } from 'stripe-bridge/targets';
+import { statusConcern, verifyStandardWebhook } from 'stripe-bridge';
+import { mergeOrderState, planNopCommerceUpdate, upgradeOrderState } from 'stripe-bridge/targets';
 
 // PaidDateUtc (UTC, without time zone) as ISO 8601 text, whatever the server's time zone;
 // decimals as text (exact).

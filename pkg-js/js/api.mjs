@@ -5,16 +5,14 @@ import {
   WasmNormalizer,
   signHeader,
   signedTimestamp as wasmSignedTimestamp,
-  mergeOrderState as wasmMerge,
   statusConcern as wasmStatusConcern,
-  upgradeOrderState as wasmUpgrade,
   toMinorUnits as wasmToMinor,
   fromMinorUnits as wasmFromMinor,
   currencyExponent as wasmExponent,
   WasmStandardWebhook,
 } from '../build/wasm/stripe_bridge.js';
 import { core } from './runtime.mjs';
-import { callWith, makeError, objectBytes } from './errors.mjs';
+import { callWith, makeError } from './errors.mjs';
 
 export {
   StripeBridgeError,
@@ -210,24 +208,6 @@ export function normalizeEvent(event, options) {
     throw makeError('argument', 'invalid_argument', 'normalizeEvent takes an event object, JSON text or bytes.');
   }
   return JSON.parse(call(() => normalizerFor(options).normalize(bytes)));
-}
-
-/** Merges a normalized record into an order's state (null for a new order); returns the new state. */
-export function mergeOrderState(state, record) {
-  if (record === null || typeof record !== 'object') {
-    throw makeError('argument', 'invalid_argument', 'mergeOrderState takes a normalized record object.');
-  }
-  const stateJson = state === null || state === undefined ? '' : JSON.stringify(state);
-  return JSON.parse(call(() => wasmMerge(encoder.encode(stateJson), encoder.encode(JSON.stringify(record)))));
-}
-
-/**
- * A stored order state of any schema version in the current one (version 1, written before
- * `schema_version` existed, is upgraded; everything derived is recomputed). Compare the result
- * of mergeOrderState with this, not with the stored JSON, to tell a duplicate record.
- */
-export function upgradeOrderState(state) {
-  return JSON.parse(call(() => wasmUpgrade(objectBytes(state, 'state'))));
 }
 
 /**

@@ -199,6 +199,8 @@ export interface FlagObservation {
 /**
  * An order's state merged from its records, schema version 2 (pass it back as it is to the
  * next merge). Everything from `order_refs` down is what Stripe said; the rest is derived.
+ * mergeOrderState and upgradeOrderState are in `stripe-bridge/targets` (which re-exports these
+ * types too).
  */
 export interface OrderState {
   schema_version: 2;
@@ -242,7 +244,7 @@ export interface OrderState {
   payment_method_types: string[];
 }
 
-/** A state stored by version 1 (no `schema_version`): mergeOrderState reads and upgrades it. */
+/** A state stored by version 1 (no `schema_version`): mergeOrderState and upgradeOrderState (`stripe-bridge/targets`) read and upgrade it. */
 export interface OrderStateV1 {
   schema_version?: undefined;
   order_ref: string | null;
@@ -304,10 +306,6 @@ export function verifyAndNormalize(
 ): NormalizedRecord;
 /** Normalizes an event object, JSON text or bytes. */
 export function normalizeEvent(event: object | string | Uint8Array | ArrayBuffer, options?: NormalizeOptions): NormalizedRecord;
-/** Merges a record into an order's state (null for a new order; a version-1 state is upgraded); returns the new state. */
-export function mergeOrderState(state: OrderState | OrderStateV1 | null | undefined, record: NormalizedRecord): OrderState;
-/** A stored state of any schema version in the current one (version 1 upgraded, derived fields recomputed). */
-export function upgradeOrderState(state: OrderState | OrderStateV1): OrderState;
 /** What a record status is about; only `payment` and `flag` records concern an order. */
 export function statusConcern(status: Status): Concern;
 /** A Stripe-Signature header value (`t=...,v1=...`), like stripe-node's generateTestHeaderString. */

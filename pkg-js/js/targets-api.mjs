@@ -1,5 +1,11 @@
-// The JavaScript API of stripe-bridge/targets: target mappings over the second wasm module.
-import { WasmProfile, planNopCommerce } from '../build/targets-wasm/stripe_bridge_targets.js';
+// The JavaScript API of stripe-bridge/targets: the order state (merge, upgrade) and target
+// mappings over the second wasm module.
+import {
+  WasmProfile,
+  planNopCommerce,
+  mergeOrderState as wasmMerge,
+  upgradeOrderState as wasmUpgrade,
+} from '../build/targets-wasm/stripe_bridge_targets.js';
 import { targets } from './runtime.mjs';
 import { callWith, makeError, objectBytes } from './errors.mjs';
 
@@ -19,7 +25,26 @@ export const NOP_ORDER_STATUS = Object.freeze({ Pending: 10, Processing: 20, Com
 export const NOP_SHIPPING_STATUS = Object.freeze({ ShippingNotRequired: 10, NotYetShipped: 20, PartiallyShipped: 25, Shipped: 30, Delivered: 40 });
 
 const call = (fn) => callWith(targets, fn);
+const encoder = new TextEncoder();
 const profiles = new Map();
+
+/** Merges a normalized record into an order's state (null for a new order); returns the new state. */
+export function mergeOrderState(state, record) {
+  if (record === null || typeof record !== 'object') {
+    throw makeError('argument', 'invalid_argument', 'mergeOrderState takes a normalized record object.');
+  }
+  const stateJson = state === null || state === undefined ? '' : JSON.stringify(state);
+  return JSON.parse(call(() => wasmMerge(encoder.encode(stateJson), encoder.encode(JSON.stringify(record)))));
+}
+
+/**
+ * A stored order state of any schema version in the current one (version 1, written before
+ * `schema_version` existed, is upgraded; everything derived is recomputed). Compare the result
+ * of mergeOrderState with this, not with the stored JSON, to tell a duplicate record.
+ */
+export function upgradeOrderState(state) {
+  return JSON.parse(call(() => wasmUpgrade(objectBytes(state, 'state'))));
+}
 
 function profileFor(profile) {
   let key;

@@ -1,7 +1,36 @@
-// Types of stripe-bridge/targets: target mappings (a second wasm module).
-import type { NormalizedRecord, OrderState, StripeBridgeError, Status } from './index.js';
+// Types of stripe-bridge/targets: the order state and target mappings (a second wasm module).
+import type { NormalizedRecord, OrderState, OrderStateV1, StripeBridgeError, Status } from './index.js';
 
 export { StripeBridgeError, StripeStateError, StripeInvalidArgumentError } from './index.js';
+// The record and order-state types, declared once (in the main entry's types) and importable
+// from either entry point.
+export type {
+  NormalizedRecord,
+  Status,
+  DecimalString,
+  Failure,
+  OrderState,
+  OrderStateV1,
+  OrderTotals,
+  OrderAttempt,
+  ObjectObservation,
+  RefundObservation,
+  DisputeObservation,
+  FlagObservation,
+} from './index.js';
+
+/**
+ * Merges a record into an order's state (null for a new order; a version-1 state is upgraded);
+ * returns the new state. Throws StripeStateError (code `invalid_state`) for an inconsistent
+ * state or an overflow, StripeInvalidArgumentError (code `invalid_json`) for an unreadable one.
+ */
+export function mergeOrderState(state: OrderState | OrderStateV1 | null | undefined, record: NormalizedRecord): OrderState;
+/**
+ * A stored state of any schema version in the current one (version 1 upgraded, derived fields
+ * recomputed). Compare mergeOrderState's result with this, not with the stored JSON, to tell a
+ * duplicate record.
+ */
+export function upgradeOrderState(state: OrderState | OrderStateV1): OrderState;
 /** A target profile or mapping file is invalid; `.message` names the bad entry. */
 export class StripeMappingError extends StripeBridgeError {}
 

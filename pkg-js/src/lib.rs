@@ -1,10 +1,11 @@
 //! WebAssembly bindings of the stripe-bridge core for the npm package.
 //!
 //! A thin layer: every function converts its arguments, calls the core, and converts the
-//! result. Records and states cross the boundary as JSON text (one `JSON.parse` on the JS
-//! side is faster than building objects field by field through the boundary); amounts are
-//! strings; errors are plain objects `{ kind, code, message }` that the JS wrapper turns into
-//! `Error` subclasses. No logic lives here.
+//! result. Records cross the boundary as JSON text (one `JSON.parse` on the JS side is faster
+//! than building objects field by field through the boundary); amounts are strings; errors are
+//! plain objects `{ kind, code, message }` that the JS wrapper turns into `Error` subclasses. No
+//! logic lives here. The order state (merge, upgrade) is in the targets module
+//! (`stripe-bridge/targets`): it is most of the core's code, and this module has a size budget.
 
 #![forbid(unsafe_code)]
 
@@ -13,7 +14,7 @@ use stripe_bridge::money::{self, Currency};
 use stripe_bridge::normalize::Concern;
 use stripe_bridge::signature::{self, Secret, Tolerance, Verifier};
 use stripe_bridge::standard_webhooks::WebhookSecret;
-use stripe_bridge::{normalize_json, NormalizeOptions, OrderState, Record, Status};
+use stripe_bridge::{normalize_json, NormalizeOptions, Record, Status};
 use stripe_bridge_js_common::{argument_error, js_error, json_error, to_js, whole_seconds};
 use wasm_bindgen::prelude::*;
 
@@ -180,29 +181,6 @@ pub fn sign_header(payload: &[u8], secret: &str, timestamp: f64) -> Result<Strin
         return Err(to_js(signature::SignatureError::NoSecrets));
     }
     Ok(signature::sign(payload, &Secret::from(secret), timestamp))
-}
-
-/// Merges a record (JSON) into an order state (JSON, or empty for a new order); returns the
-/// new state as JSON. The input state is not modified.
-#[wasm_bindgen(js_name = mergeOrderState)]
-pub fn merge_order_state(state_json: &[u8], record_json: &[u8]) -> Result<String, JsValue> {
-    // from_slice everywhere: one serde_json reader type keeps the wasm smaller.
-    let mut state: OrderState = if state_json.trim_ascii().is_empty() {
-        OrderState::default()
-    } else {
-        serde_json::from_slice(state_json).map_err(json_error)?
-    };
-    let record: Record = serde_json::from_slice(record_json).map_err(json_error)?;
-    state.merge(&record).map_err(to_js)?;
-    serde_json::to_string(&state).map_err(json_error)
-}
-
-/// Reads a stored state of any schema version (version 1 is upgraded; everything derived is
-/// recomputed) and returns it as JSON of the current version.
-#[wasm_bindgen(js_name = upgradeOrderState)]
-pub fn upgrade_order_state(state_json: &[u8]) -> Result<String, JsValue> {
-    let state: OrderState = serde_json::from_slice(state_json).map_err(json_error)?;
-    serde_json::to_string(&state).map_err(json_error)
 }
 
 /// Major-unit decimal string -> minor units (as a decimal integer string, exact).

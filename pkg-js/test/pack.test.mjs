@@ -50,6 +50,8 @@ test('require() in the consumer project', () => {
     join(project, 'cjs.cjs'),
     script("const sb = require('stripe-bridge');") +
       "\nconst t = require('stripe-bridge/targets');\nif (t.mapToTarget(r, 'order-feed').order_ref !== 'P-1') throw new Error('targets');" +
+      "\nconst s = t.mergeOrderState(null, r);\nif (s.amount_paid !== '500' || t.upgradeOrderState(s).status !== 'paid') throw new Error('state');" +
+      "\nif ('mergeOrderState' in sb || 'upgradeOrderState' in sb) throw new Error('the main entry still has the order state');" +
       "\nconst p = require('stripe-bridge/payments');\nif (typeof p.createCheckoutSession !== 'function' || !p.paymentLinkUrl('https://buy.stripe.com/x', { clientReferenceId: 'P-1' }).endsWith('=P-1')) throw new Error('payments');",
   );
   assert.equal(execFileSync('node', ['cjs.cjs'], { cwd: project, encoding: 'utf8' }).trim(), 'ok');
@@ -58,8 +60,9 @@ test('require() in the consumer project', () => {
 test('import in the consumer project', () => {
   writeFileSync(
     join(project, 'esm.mjs'),
-    script("import * as sb from 'stripe-bridge';\nimport { mapToTarget } from 'stripe-bridge/targets';\nimport { buildPaymentIntent } from 'stripe-bridge/payments';") +
-      "\nif (mapToTarget(r, 'erp').document_ref !== 'P-1') throw new Error('targets');" +
+    script("import * as sb from 'stripe-bridge';\nimport { mapToTarget, mergeOrderState } from 'stripe-bridge/targets';\nimport { buildPaymentIntent } from 'stripe-bridge/payments';") +
+      "\nif (mapToTarget(r, 'erp', { state: mergeOrderState(null, r) }).document_ref !== 'P-1') throw new Error('targets');" +
+      "\nif ('mergeOrderState' in sb) throw new Error('the main entry still has the order state');" +
       "\nif (buildPaymentIntent({ id: 'P-1', currency: 'jpy', lines: [{ name: 'Tea', quantity: 1, unit_price: '500' }], total: '500' }).amount_minor !== 500) throw new Error('payments');",
   );
   assert.equal(execFileSync('node', ['esm.mjs'], { cwd: project, encoding: 'utf8' }).trim(), 'ok');
@@ -112,15 +115,19 @@ test('the browser build in headless Chromium', async () => {
 <script type="module">
 import { init, generateTestHeader, verifyAndNormalize, toMinorUnits } from './node_modules/stripe-bridge/dist/browser.mjs';
 import * as payments from './node_modules/stripe-bridge/dist/payments-browser.mjs';
+import * as targets from './node_modules/stripe-bridge/dist/targets-browser.mjs';
 try {
   await init();
   await payments.init();
+  await targets.init();
   const body = ${JSON.stringify(EVENT)};
   const header = generateTestHeader({ payload: body, secret: 'whsec_b' });
   const r = verifyAndNormalize(body, header, 'whsec_b');
   const link = payments.paymentLinkUrl('https://buy.stripe.com/test_b', { clientReferenceId: r.order_ref });
   const exported = Object.keys(payments).filter((k) => /create|send|key/i.test(k));
-  document.title = JSON.stringify({ amount: r.amount, order: r.order_ref, minor: toMinorUnits('9.99', 'eur'), link, exported });
+  const state = targets.upgradeOrderState(targets.mergeOrderState(null, r));
+  const feed = targets.mapToTarget(r, 'order-feed', { state });
+  document.title = JSON.stringify({ amount: r.amount, order: r.order_ref, minor: toMinorUnits('9.99', 'eur'), link, exported, state: [state.status, state.amount_paid, feed.order_ref] });
 } catch (e) { document.title = 'error: ' + e.message; }
 </script>`,
   );
@@ -136,6 +143,7 @@ try {
       minor: 999,
       link: 'https://buy.stripe.com/test_b?client_reference_id=P-1',
       exported: [],
+      state: ['paid', '500', 'P-1'],
     });
   } finally {
     await browser.close();

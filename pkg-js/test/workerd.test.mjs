@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as sb from '../dist/node.mjs';
+import * as targets from '../dist/targets-node.mjs';
 import { fixture } from './helpers.mjs';
 import { workerd } from './workerd-harness.mjs';
 import { startFakeStripe } from '../../examples/fake-stripe-api.mjs';
@@ -54,6 +55,21 @@ for (const flags of [[], ['nodejs_compat']]) {
       assert.equal((await res.json()).id, 'evt_basil_pi_succeeded');
       res = await mf.dispatchFetch('http://localhost/money?amount=1.23&currency=kwd', { method: 'POST', body: 'x' });
       assert.deepEqual(await res.json(), { minor: 1230 });
+    });
+
+    test('stripe-bridge/targets merges and upgrades order states inside workerd, as in Node', async () => {
+      const records = ['pi_succeeded_basil.json', 'refund_created_basil.json'].map((n) => sb.normalizeEvent(fixture(n)));
+      const res = await mf.dispatchFetch('http://localhost/state', { method: 'POST', body: records.map((r) => JSON.stringify(r)).join('\n') });
+      const got = await res.json();
+      assert.equal(res.status, 200, JSON.stringify(got));
+      const expected = records.reduce((s, r) => targets.mergeOrderState(s, r), null);
+      assert.deepEqual(got.state, expected);
+      assert.equal(got.state.status, 'partially_refunded');
+      assert.deepEqual(got.mapped, targets.mapToTarget(records[1], 'nopcommerce', { state: expected }));
+      assert.equal(got.mainHasState, false, 'the webhook entry has no order-state functions');
+      // A stored state read back (upgradeOrderState) and a duplicate merged: unchanged.
+      const again = await mf.dispatchFetch(`http://localhost/state?stored=${encodeURIComponent(JSON.stringify(expected))}`, { method: 'POST', body: JSON.stringify(records[1]) });
+      assert.deepEqual((await again.json()).state, expected);
     });
 
     test('a bad signature is a StripeSignatureVerificationError inside workerd', async () => {

@@ -1,6 +1,7 @@
-//! WebAssembly bindings of stripe-bridge's target mappings, for `stripe-bridge/targets`: a
-//! module of its own, so the webhook module (verify, normalize, merge) stays small for the
-//! browsers and edge runtimes that only need that. A thin layer: no logic here.
+//! WebAssembly bindings of stripe-bridge's order state and target mappings, for
+//! `stripe-bridge/targets`: a module of its own, so the webhook module (verify, normalize,
+//! money) stays small for the browsers and edge runtimes that only need that. States and
+//! records cross the boundary as JSON text. A thin layer: no logic here.
 
 #![forbid(unsafe_code)]
 
@@ -8,6 +9,29 @@ use stripe_bridge::mapping::{nopcommerce, Profile};
 use stripe_bridge::{OrderState, Record};
 use stripe_bridge_js_common::{json_error, to_js};
 use wasm_bindgen::prelude::*;
+
+/// Merges a record (JSON) into an order state (JSON, or empty for a new order); returns the
+/// new state as JSON. The input state is not modified.
+#[wasm_bindgen(js_name = mergeOrderState)]
+pub fn merge_order_state(state_json: &[u8], record_json: &[u8]) -> Result<String, JsValue> {
+    // from_slice everywhere: one serde_json reader type keeps the wasm smaller.
+    let mut state: OrderState = if state_json.trim_ascii().is_empty() {
+        OrderState::default()
+    } else {
+        serde_json::from_slice(state_json).map_err(json_error)?
+    };
+    let record: Record = serde_json::from_slice(record_json).map_err(json_error)?;
+    state.merge(&record).map_err(to_js)?;
+    serde_json::to_string(&state).map_err(json_error)
+}
+
+/// Reads a stored state of any schema version (version 1 is upgraded; everything derived is
+/// recomputed) and returns it as JSON of the current version.
+#[wasm_bindgen(js_name = upgradeOrderState)]
+pub fn upgrade_order_state(state_json: &[u8]) -> Result<String, JsValue> {
+    let state: OrderState = serde_json::from_slice(state_json).map_err(json_error)?;
+    serde_json::to_string(&state).map_err(json_error)
+}
 
 /// A target profile (`nopcommerce`, `salesforce`, `erp`, `order-feed`, `record`, or JSON
 /// mapping text), parsed and checked once.

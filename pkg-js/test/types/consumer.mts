@@ -3,7 +3,6 @@ import {
   constructEvent,
   verifyAndNormalize,
   normalizeEvent,
-  mergeOrderState,
   generateTestHeader,
   toMinorUnits,
   fromMinorUnits,
@@ -24,7 +23,10 @@ import {
   type OrderStateV1,
   type NormalizeOptions,
 } from 'stripe-bridge';
+import * as main from 'stripe-bridge';
 import {
+  mergeOrderState,
+  upgradeOrderState,
   mapToTarget,
   planNopCommerceUpdate,
   loadProfile,
@@ -33,6 +35,8 @@ import {
   type NopOrder,
   type NopPlan,
   type SalesforceComposite,
+  type OrderState as TargetsOrderState,
+  type OrderStateV1 as TargetsOrderStateV1,
 } from 'stripe-bridge/targets';
 import {
   buildCheckoutSession,
@@ -103,6 +107,13 @@ if (state) {
 // A stored version-1 state (e.g. from a database) is accepted and upgraded.
 const stored: OrderStateV1 = JSON.parse('{}');
 const upgraded: OrderState = mergeOrderState(stored, record);
+// The state types are the same from either entry point; the functions only in stripe-bridge/targets.
+const read: TargetsOrderState = upgradeOrderState(stored as TargetsOrderStateV1);
+const same: OrderState = read;
+// @ts-expect-error mergeOrderState moved to stripe-bridge/targets
+main.mergeOrderState(null, record);
+// @ts-expect-error upgradeOrderState moved to stripe-bridge/targets
+main.upgradeOrderState(stored);
 
 // @ts-expect-error amounts are strings, never floats
 toMinorUnits(12.34, 'usd');
@@ -166,4 +177,4 @@ buildPaymentIntent({ ...order, total: 17.98 });
 createPaymentIntent(order, {});
 
 export { id, status, amount, minor, ok, cents, text, exp, tol, wrong, forwarded, paidId, sf, custom, plan, loaded, key, link, pay };
-export { options, unreadable, flags, risk, concern, completed };
+export { options, unreadable, flags, risk, concern, completed, same };

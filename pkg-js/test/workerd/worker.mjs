@@ -1,5 +1,7 @@
 // A minimal Worker using the package's workerd entry (the runtime imports the .wasm module).
+import * as main from '../../dist/workerd.mjs';
 import { verifyAndNormalize, constructEvent, toMinorUnits } from '../../dist/workerd.mjs';
+import { mergeOrderState, upgradeOrderState, mapToTarget } from '../../dist/targets-workerd.mjs';
 import { createCheckoutSession } from '../../dist/payments-workerd.mjs';
 
 export default {
@@ -14,6 +16,17 @@ export default {
       if (url.pathname === '/pay') {
         const session = await createCheckoutSession(JSON.parse(body), { apiKey: env.STRIPE_KEY, apiBase: env.STRIPE_BASE, maxRetries: 1 });
         return Response.json({ id: session.id, url: session.url, attempts: session.lastResponse.attempts });
+      }
+      if (url.pathname === '/state') {
+        // The order state (stripe-bridge/targets) over the records in the body, one per line.
+        let state = url.searchParams.has('stored') ? upgradeOrderState(JSON.parse(url.searchParams.get('stored'))) : null;
+        let mapped = null;
+        for (const line of body.split('\n').filter(Boolean)) {
+          const record = JSON.parse(line);
+          state = mergeOrderState(state, record);
+          mapped = mapToTarget(record, 'nopcommerce', { state });
+        }
+        return Response.json({ state, mapped, mainHasState: 'mergeOrderState' in main || 'upgradeOrderState' in main });
       }
       if (url.pathname === '/money') {
         return Response.json({ minor: toMinorUnits(url.searchParams.get('amount'), url.searchParams.get('currency')) });

@@ -1,5 +1,7 @@
 //! Tests of the bindings, compiled to wasm32 and run by wasm-bindgen-test in Node and in
-//! headless Chromium (tests/node.rs, tests/browser.rs include this module).
+//! headless Chromium (tests/node.rs, tests/browser.rs include this module). The order state
+//! (merge, upgrade) is in the targets module: pkg-js/test/targets.test.mjs tests its bindings
+//! in Node, pack.test.mjs in Chromium, workerd.test.mjs in workerd.
 
 use js_sys::Reflect;
 use stripe_bridge_wasm::*;
@@ -133,27 +135,7 @@ fn normalize_and_verify_and_normalize() {
 }
 
 #[wasm_bindgen_test]
-fn merge_and_money() {
-    let record = WasmNormalizer::new(None, None, None)
-        .unwrap()
-        .normalize(BODY)
-        .unwrap();
-    let state = merge_order_state(b"", record.as_bytes()).unwrap();
-    assert!(state.contains(r#""status":"paid""#), "{state}");
-    let again = merge_order_state(state.as_bytes(), record.as_bytes()).unwrap();
-    assert_eq!(again, state);
-    assert_eq!(
-        code(merge_order_state(b"42", record.as_bytes()).unwrap_err()),
-        "invalid_json"
-    );
-    assert_eq!(
-        code(merge_order_state(br#"{"objects":5}"#, record.as_bytes()).unwrap_err()),
-        "invalid_json"
-    );
-    assert_eq!(
-        code(merge_order_state(b"", b"{}").unwrap_err()),
-        "invalid_json"
-    );
+fn money() {
     assert_eq!(to_minor_units("12.34", "usd").unwrap(), "1234");
     assert_eq!(from_minor_units("1230", "kwd").unwrap(), "1.230");
     assert_eq!(currency_exponent("jpy").unwrap(), 0);
@@ -203,15 +185,6 @@ fn unreadable_objects_are_records() {
         .unwrap();
     assert!(record.contains(r#""status":"unreadable""#), "{record}");
     assert!(!record.contains("4242"), "{record}");
-    let paid = WasmNormalizer::new(None, None, None)
-        .unwrap()
-        .normalize(BODY)
-        .unwrap();
-    let state = merge_order_state(b"", paid.as_bytes()).unwrap();
-    assert_eq!(
-        merge_order_state(state.as_bytes(), record.as_bytes()).unwrap(),
-        state
-    );
     assert_eq!(status_concern("unreadable").unwrap(), "nothing");
     assert_eq!(status_concern("fraud_warning").unwrap(), "flag");
     assert_eq!(status_concern("dispute_prevented").unwrap(), "payment");
@@ -219,35 +192,5 @@ fn unreadable_objects_are_records() {
     assert_eq!(
         code(status_concern("succeeded").unwrap_err()),
         "invalid_argument"
-    );
-}
-
-#[wasm_bindgen_test]
-fn version_1_states_are_upgraded() {
-    // A state stored by version 1 (no schema_version), as its CLI wrote it: paid 1.230 KWD,
-    // 0.500 refunded.
-    let v1 = br#"{"order_ref":"W-1","status":"partially_refunded","currency":"KWD","amount":"1.230","amount_minor":1230,"amount_paid":"1.230","amount_paid_minor":1230,"amount_refunded":"0.500","amount_refunded_minor":500,"customer_id":null,"payment_intents":["pi_1"],"charges":["ch_1"],"invoices":[],"checkout_sessions":[],"payouts":[],"refunds":{"re_1":{"stage":2,"at":1700000100,"amount_minor":500,"charge":"ch_1"}},"disputes":{},"last_event_at":1700000100,"last_event_id":"evt_r","paid_charge":"ch_1","fee_minor":null,"net_minor":null,"settlement_currency":null,"payment_method_type":null,"paid_at":1700000000,"base":{"tier":4,"at":0,"rank":0,"status":"paid"},"charge_refunded":{}}"#;
-    let record = WasmNormalizer::new(None, None, None)
-        .unwrap()
-        .normalize(BODY)
-        .unwrap();
-    let state = merge_order_state(v1, record.as_bytes()).unwrap();
-    assert!(state.contains(r#""schema_version":2"#), "{state}");
-    assert!(
-        state.contains(r#""status":"partially_refunded""#),
-        "{state}"
-    );
-    assert!(state.contains(r#""amount_refunded":"0.500""#), "{state}");
-    assert!(state.contains(r#""attempts":[{"id":"pi_1""#), "{state}");
-    // Read alone, the stored state upgrades to the same as merging a duplicate into it.
-    let upgraded = upgrade_order_state(v1).unwrap();
-    assert_eq!(
-        merge_order_state(upgraded.as_bytes(), record.as_bytes()).unwrap(),
-        state
-    );
-    assert_eq!(upgrade_order_state(upgraded.as_bytes()).unwrap(), upgraded);
-    assert_eq!(
-        code(upgrade_order_state(br#"{"schema_version":3}"#).unwrap_err()),
-        "invalid_json"
     );
 }
