@@ -112,15 +112,54 @@ struct Envelope<'a> {
     api_version: Option<String>,
     #[serde(default, deserialize_with = "lenient::string")]
     account: Option<String>,
-    #[serde(default, borrow)]
+    /// `data.object`, unparsed (in the same pass); `None` when `data` is not an object.
+    #[serde(default, borrow, deserialize_with = "data_object")]
     data: Option<&'a RawValue>,
 }
 
-/// `data`, when it is an object: only `object` is kept, unparsed.
-#[derive(Deserialize)]
-struct Data<'a> {
-    #[serde(default, borrow)]
-    object: Option<&'a RawValue>,
+/// `data.object` as raw JSON when `data` is an object; any other `data` reads as absent.
+fn data_object<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    struct DataVisitor;
+    impl<'de> Visitor<'de> for DataVisitor {
+        type Value = Option<&'de RawValue>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("the event's data")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut object = None;
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                if key == "object" {
+                    object = Some(map.next_value::<&'de RawValue>()?);
+                } else {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+            }
+            Ok(object)
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+    d.deserialize_any(DataVisitor)
 }
 
 impl Event {
@@ -142,8 +181,6 @@ impl Event {
         };
         let data_object = envelope
             .data
-            .and_then(|raw| serde_json::from_str::<Data<'_>>(raw.get()).ok())
-            .and_then(|d| d.object)
             .filter(|raw| raw.get() != "null")
             .map(RawValue::to_owned);
         Ok(Event {
