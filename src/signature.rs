@@ -357,6 +357,13 @@ pub fn sign(payload: &[u8], secret: &Secret, timestamp: i64) -> String {
     format!("t={timestamp},{SCHEME_V1}={}", hex::encode(sig))
 }
 
+/// Compares a presented bearer token with the configured one in constant time with respect
+/// to their content (only the lengths may show in the timing). An empty token never matches,
+/// so an unset token cannot be met by an empty `Authorization` value.
+pub fn tokens_equal(a: &str, b: &str) -> bool {
+    !a.is_empty() && !b.is_empty() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
 /// What a successful verification established.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Verified {
@@ -509,6 +516,21 @@ mod tests {
 
     fn v1_hex(body: &[u8], secret: &str, t: i64) -> String {
         hex::encode(compute_signature(body, &Secret::from(secret), t))
+    }
+
+    #[test]
+    fn bearer_tokens_compare_by_content() {
+        assert!(tokens_equal("shop_token_123", "shop_token_123"));
+        assert!(!tokens_equal("shop_token_123", "shop_token_124"));
+        assert!(!tokens_equal("shop_token_123", "shop_token_12"));
+        assert!(!tokens_equal("shop_token_123", "Shop_token_123"));
+        assert!(!tokens_equal("shop_token_123", "shop_token_123 "));
+        // An empty token (unset, or an empty header) never matches.
+        assert!(!tokens_equal("", ""));
+        assert!(!tokens_equal("", "x"));
+        assert!(!tokens_equal("x", ""));
+        assert!(tokens_equal("é", "é"));
+        assert!(!tokens_equal("é", "e\u{301}"));
     }
 
     #[test]

@@ -174,6 +174,92 @@ impl WebhookSecret {
     }
 }
 
+/// The `webhook-signature` value for several secrets: one `v1,<base64>` per secret, in order,
+/// separated by spaces (the specification's list, for rotating a secret: a receiver that
+/// knows either secret accepts it). Empty for no secrets.
+pub fn sign_multi(secrets: &[WebhookSecret], id: &str, timestamp: i64, payload: &[u8]) -> String {
+    secrets
+        .iter()
+        .map(|secret| secret.sign(id, timestamp, payload))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The three headers to send with `payload`, signed with every secret (see [`sign_multi`]).
+/// With no secrets the signature header is empty, which every receiver refuses: use
+/// [`WebhookSigner`] to rule that out.
+pub fn headers_multi(
+    secrets: &[WebhookSecret],
+    id: &str,
+    timestamp: i64,
+    payload: &[u8],
+) -> [(&'static str, String); 3] {
+    [
+        (HEADER_ID, id.to_owned()),
+        (HEADER_TIMESTAMP, timestamp.to_string()),
+        (
+            HEADER_SIGNATURE,
+            sign_multi(secrets, id, timestamp, payload),
+        ),
+    ]
+}
+
+/// One or more signing secrets (e.g. the new and the old one while a receiver rotates).
+/// `Debug` is redacted.
+#[derive(Debug, Clone)]
+pub struct WebhookSigner {
+    secrets: Vec<WebhookSecret>,
+}
+
+impl WebhookSigner {
+    /// A signer with these secrets, in order; [`StandardWebhookError::InvalidSecret`] for none.
+    pub fn new(secrets: Vec<WebhookSecret>) -> Result<Self, StandardWebhookError> {
+        if secrets.is_empty() {
+            return Err(StandardWebhookError::InvalidSecret);
+        }
+        Ok(WebhookSigner { secrets })
+    }
+
+    /// Parses one or more `whsec_<base64>` secrets separated by spaces or commas (base64
+    /// has neither), e.g. `"whsec_new whsec_old"`.
+    pub fn parse(secrets: &str) -> Result<Self, StandardWebhookError> {
+        let secrets = secrets
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|s| !s.is_empty())
+            .map(WebhookSecret::parse)
+            .collect::<Result<Vec<_>, _>>()?;
+        WebhookSigner::new(secrets)
+    }
+
+    /// How many secrets sign.
+    pub fn len(&self) -> usize {
+        self.secrets.len()
+    }
+
+    /// Always false: a signer has at least one secret.
+    pub fn is_empty(&self) -> bool {
+        self.secrets.is_empty()
+    }
+
+    /// The `webhook-signature` value: one `v1,<base64>` per secret, space-separated.
+    pub fn sign(&self, id: &str, timestamp: i64, payload: &[u8]) -> String {
+        sign_multi(&self.secrets, id, timestamp, payload)
+    }
+
+    /// The three headers to send with `payload`.
+    pub fn headers(&self, id: &str, timestamp: i64, payload: &[u8]) -> [(&'static str, String); 3] {
+        headers_multi(&self.secrets, id, timestamp, payload)
+    }
+}
+
+impl From<WebhookSecret> for WebhookSigner {
+    fn from(secret: WebhookSecret) -> Self {
+        WebhookSigner {
+            secrets: vec![secret],
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,6 +321,83 @@ mod tests {
         );
         assert_eq!(
             s.verify(ID, &ts, "v1,!!!", BODY, TS, 300),
+            Err(StandardWebhookError::NoMatch)
+        );
+    }
+
+    // The header npm `standardwebhooks` 1.1.1 builds by joining the signatures of SECRET2 and
+    // SECRET with a space; its `verify` accepts it with either secret and refuses a third.
+    const SECRET2: &str = "whsec_c2Vjb25kLXNlY3JldC1mb3Itcm90YXRpb24=";
+    const SIG2: &str = "v1,H1dghkiigkIfP2+S0A4rDaNYD9ZpZynI1PDk3tSUiqY=";
+
+    #[test]
+    fn signs_with_several_secrets_in_order() {
+        let both = [WebhookSecret::parse(SECRET2).unwrap(), secret()];
+        let header = sign_multi(&both, ID, TS, BODY);
+        assert_eq!(header, format!("{SIG2} {SIG}"));
+        let headers = headers_multi(&both, ID, TS, BODY);
+        assert_eq!(headers[0], ("webhook-id", ID.to_owned()));
+        assert_eq!(headers[1], ("webhook-timestamp", TS.to_string()));
+        assert_eq!(headers[2], ("webhook-signature", header.clone()));
+        assert_eq!(sign_multi(&both[1..], ID, TS, BODY), SIG);
+        assert_eq!(sign_multi(&[], ID, TS, BODY), "");
+
+        let signer = WebhookSigner::parse(&format!(" {SECRET2}, {SECRET}\n")).unwrap();
+        assert_eq!(signer.len(), 2);
+        assert!(!signer.is_empty());
+        assert_eq!(signer.sign(ID, TS, BODY), header);
+        assert_eq!(signer.headers(ID, TS, BODY), headers);
+        let one = WebhookSigner::from(secret());
+        assert_eq!(one.sign(ID, TS, BODY), SIG);
+        assert_eq!(
+            WebhookSigner::parse(SECRET).unwrap().sign(ID, TS, BODY),
+            SIG
+        );
+        assert_eq!(
+            WebhookSigner::parse(" , ").unwrap_err(),
+            StandardWebhookError::InvalidSecret
+        );
+        assert_eq!(
+            WebhookSigner::parse(&format!("{SECRET} whsec_%%")).unwrap_err(),
+            StandardWebhookError::InvalidSecret
+        );
+        assert_eq!(
+            WebhookSigner::new(vec![]).unwrap_err(),
+            StandardWebhookError::InvalidSecret
+        );
+        let debug = format!("{signer:?}");
+        assert!(
+            !debug.contains("MfKQ") && !debug.contains("c2Vj"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn verify_accepts_any_matching_signature_of_several() {
+        let header = format!("{SIG2} {SIG}");
+        let ts = TS.to_string();
+        // The receiver knows either the old or the new secret.
+        assert!(secret().verify(ID, &ts, &header, BODY, TS, 300).is_ok());
+        let second = WebhookSecret::parse(SECRET2).unwrap();
+        assert!(second.verify(ID, &ts, &header, BODY, TS, 300).is_ok());
+        assert!(second
+            .verify(ID, &ts, &format!("{SIG} {SIG2}"), BODY, TS, 300)
+            .is_ok());
+        let third = WebhookSecret::parse("whsec_b3RoZXI=").unwrap();
+        assert_eq!(
+            third.verify(ID, &ts, &header, BODY, TS, 300),
+            Err(StandardWebhookError::NoMatch)
+        );
+        // Neither signature covers another body.
+        assert_eq!(
+            second.verify(ID, &ts, &header, b"{}", TS, 300),
+            Err(StandardWebhookError::NoMatch)
+        );
+        // Other versions and garbage among them are skipped, as in npm `standardwebhooks`.
+        let noisy = format!("v2,{} junk {SIG2}", &SIG[3..]);
+        assert!(second.verify(ID, &ts, &noisy, BODY, TS, 300).is_ok());
+        assert_eq!(
+            secret().verify(ID, &ts, &noisy, BODY, TS, 300),
             Err(StandardWebhookError::NoMatch)
         );
     }
