@@ -27,25 +27,15 @@ const BACKOFF_MAX_MS: u64 = 5_000;
 /// Checks an API base URL before a secret key is sent to it: `https://`, or `http://` only to
 /// a loopback host (a local stand-in of Stripe's API in tests).
 pub fn check_api_base(url: &str) -> Result<(), RequestError> {
-    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
-        .iter()
-        .any(|p| {
-            url.strip_prefix(p)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
-        });
-    let https = url.strip_prefix("https://").is_some_and(|rest| {
-        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        !host.is_empty() && !host.contains('@')
-    });
-    if (https || loopback) && !url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        Ok(())
-    } else {
-        Err(RequestError::new(
+    // One rule for URLs a secret is sent to (https, or http to a loopback host; no userinfo,
+    // which `http://localhost:1@evil.example/` would smuggle past a prefix check).
+    crate::delivery::check_http_url(url).map_err(|_| {
+        RequestError::new(
             "apiBase",
             "invalid_api_base",
-            "must be an https:// URL (http:// only to 127.0.0.1 or localhost): the secret key is sent there",
-        ))
-    }
+            "must be an https:// URL (http:// only to a loopback host such as 127.0.0.1 or localhost): the secret key is sent there",
+        )
+    })
 }
 
 /// The headers of `request` sent with `api_key` (checked first with
@@ -387,6 +377,10 @@ mod tests {
             "https://user@evil.com",
             "ftp://x",
             "https://a b",
+            // Userinfo that makes the real host another machine.
+            "http://localhost:1@evil.example/",
+            "http://127.0.0.1:x@evil.example",
+            "http://[::1]:@evil.example/",
         ] {
             assert_eq!(
                 check_api_base(bad).unwrap_err().code,
