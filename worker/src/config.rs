@@ -19,6 +19,35 @@ pub const DEFAULT_DLQ_NAME: &str = "stripe-bridge-dlq";
 pub const KV_DEDUP: &str = "DEDUP";
 pub const KV_DEAD_LETTERS: &str = "DEAD_LETTERS";
 pub const QUEUE_FORWARD: &str = "FORWARD_QUEUE";
+/// The `OrderBook` Durable Objects (one per Stripe account and mode).
+pub const BOOKS: &str = "BOOKS";
+
+/// What is forwarded for an order: one state forward per change (default), or each event's
+/// record (`FORWARD=events`, for receivers that want a log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForwardMode {
+    State,
+    Events,
+}
+
+/// `FORWARD`: `state` (default) or `events`.
+pub fn forward_mode(env: &Env) -> Result<ForwardMode, ConfigError> {
+    match text(env, "FORWARD").as_deref() {
+        None | Some("state") => Ok(ForwardMode::State),
+        Some("events") => Ok(ForwardMode::Events),
+        Some(_) => Err(ConfigError("FORWARD must be state or events".into())),
+    }
+}
+
+/// The target profile: `MAPPING_JSON` (a custom or configured mapping) wins over
+/// `TARGET_PROFILE` (a name); default: the record.
+pub fn profile(env: &Env) -> Result<Profile, ConfigError> {
+    let profile_text = text(env, "MAPPING_JSON")
+        .or_else(|| text(env, "TARGET_PROFILE"))
+        .unwrap_or_else(|| "record".to_owned());
+    Profile::parse(&profile_text)
+        .map_err(|e| ConfigError(format!("TARGET_PROFILE/MAPPING_JSON: {e}")))
+}
 
 /// A configuration problem: the Worker answers 500 (Stripe retries while it is fixed).
 #[derive(Debug)]
@@ -49,9 +78,6 @@ pub struct ReceiveConfig {
     pub tolerance: Tolerance,
     pub max_body_bytes: usize,
     pub normalize: NormalizeOptions,
-    pub dedup_ttl_secs: u64,
-    /// What is forwarded: the normalized record (default) or a target profile's mapping.
-    pub profile: Profile,
 }
 
 impl ReceiveConfig {
@@ -72,19 +98,14 @@ impl ReceiveConfig {
             None => NormalizeOptions::default(),
         };
         normalize.mode = mode_guard(env)?;
-        // MAPPING_JSON (a custom or configured mapping) wins over TARGET_PROFILE (a name).
-        let profile_text = text(env, "MAPPING_JSON")
-            .or_else(|| text(env, "TARGET_PROFILE"))
-            .unwrap_or_else(|| "record".to_owned());
-        let profile = Profile::parse(&profile_text)
-            .map_err(|e| ConfigError(format!("TARGET_PROFILE/MAPPING_JSON: {e}")))?;
+        // Checked here too, so a bad setting answers 500 before anything is accepted.
+        profile(env)?;
+        forward_mode(env)?;
         Ok(ReceiveConfig {
-            profile,
             secrets,
             tolerance,
             max_body_bytes: number(env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)?,
             normalize,
-            dedup_ttl_secs: number(env, "DEDUP_TTL_SECONDS", DEFAULT_DEDUP_TTL_SECS)?.max(60),
         })
     }
 }

@@ -8,6 +8,7 @@
 
 #![forbid(unsafe_code)]
 
+mod book;
 mod config;
 mod payments;
 
@@ -20,7 +21,6 @@ use stripe_bridge::delivery::{
     dead_letter_key, dedup_key, is_delivered, retry_delay_secs, DedupEntry, DeliveryState,
     ForwardMessage,
 };
-use stripe_bridge::normalize::Concern;
 use stripe_bridge::signature::Verifier;
 use stripe_bridge::{verify_and_normalize, Record, Status};
 use worker::{
@@ -173,7 +173,7 @@ async fn receive(mut req: Request, env: &Env) -> Outcome {
                 .with_detail(json!({ "error": e.code(), "message": e.to_string() }));
         }
     };
-    let mut outcome = accept(env, &config, &record).await;
+    let mut outcome = accept(env, &record).await;
     outcome.event_id = Some(record.event_id.clone());
     outcome.event_type = Some(record.event_type.clone());
     outcome
@@ -208,87 +208,43 @@ pub(crate) async fn read_body(
     Ok(body)
 }
 
-/// Dedup, then queue, keep as unreadable, or record as ignored. Only a failure to queue or to
-/// keep is a 5xx.
-async fn accept(env: &Env, config: &ReceiveConfig, record: &Record) -> Outcome {
-    let dedup = env.kv(config::KV_DEDUP).ok();
-    let key = dedup_key(&record.event_id);
-    // Dedup is best-effort (KV is eventually consistent): a read failure means "not seen".
-    if let Some(kv) = &dedup {
-        if let Ok(Some(seen)) = kv.get(&key).json::<DedupEntry>().await {
-            return Outcome::new(200, "duplicate").with_detail(json!({ "state": seen.state }));
+/// Hands the record to its account's order book (exact dedup, the order's state, the forward
+/// through the outbox and the queue). An unreadable record's dead letter is kept first. Only a
+/// failure to keep something is a 5xx (Stripe retries; nothing is half-accepted).
+async fn accept(env: &Env, record: &Record) -> Outcome {
+    let unreadable = record.status == Status::Unreadable;
+    if unreadable {
+        if let Err(refused) = keep_unreadable(env, record).await {
+            return refused;
         }
     }
-    // `Status::concern` says what is forwarded; records that concern nothing never are.
-    match (record.status.concern(), record.status) {
-        (Concern::Nothing, Status::Unreadable) => {
-            return keep_unreadable(env, config, dedup.as_ref(), &key, record).await;
-        }
-        (Concern::Nothing, _) => {
-            // An event type that is not mapped (no reason), or one of another mode or
-            // account (the mode guard's reason).
-            put_state(
-                dedup.as_ref(),
-                &key,
-                DeliveryState::Ignored,
-                &record.event_type,
-                None,
-                config.dedup_ttl_secs,
-            )
-            .await;
-            return ignored(record.reason.clone());
-        }
-        (Concern::Payment | Concern::Flag | Concern::Payout | Concern::Customer, _) => {}
-    }
-    // The body for the target: the record itself, or the configured profile's mapping
-    // (nothing for an event the profile has nothing for).
-    let body = match config.profile.map(record) {
-        Ok(Some(body)) => body,
-        Ok(None) => {
-            put_state(
-                dedup.as_ref(),
-                &key,
-                DeliveryState::Ignored,
-                &record.event_type,
-                None,
-                config.dedup_ttl_secs,
-            )
-            .await;
-            return ignored(Some(format!(
-                "nothing for the {} profile",
-                config.profile.name()
-            )));
-        }
-        Err(e) => return config_error(ConfigError(format!("mapping: {e}"))),
-    };
-    let message = match ForwardMessage::new(record, body) {
-        Ok(m) => m,
+    let applied = match book::apply(env, record).await {
+        Ok(applied) => applied,
         Err(e) => {
-            return Outcome::new(500, "too_large_to_queue")
-                .with_detail(json!({ "error": e.to_string() }))
+            log(
+                json!({ "outcome": "book_unavailable", "event_id": record.event_id, "error": e.to_string() }),
+            );
+            return Outcome::new(503, "book_unavailable");
         }
     };
-    let queued = match env.queue(config::QUEUE_FORWARD) {
-        Ok(q) => q.send(&message).await,
-        Err(e) => Err(e),
-    };
-    if let Err(e) = queued {
-        log(
-            json!({ "outcome": "queue_unavailable", "event_id": record.event_id, "error": e.to_string() }),
-        );
-        return Outcome::new(503, "queue_unavailable");
+    match applied.result.as_str() {
+        "duplicate" => Outcome::new(200, "duplicate"),
+        "recorded" if unreadable => {
+            let reason = record.reason.clone().unwrap_or_default();
+            let mut o = Outcome::new(200, "unreadable")
+                .with_detail(json!({ "status": record.status, "reason": reason }));
+            o.reason = Some(reason);
+            o
+        }
+        "recorded" => ignored(record.reason.clone()),
+        _ => Outcome::new(200, "accepted").with_detail(json!({
+            "status": record.status,
+            "order_ref": applied.order_ref,
+            "sequence": applied.sequence,
+            "order_status": applied.order_status,
+            "waiting": applied.result == "waiting",
+        })),
     }
-    // Marked only once queued: an event whose forwarding was not enqueued is never "seen".
-    put_state(
-        dedup.as_ref(),
-        &key,
-        DeliveryState::Enqueued,
-        &record.event_type,
-        None,
-        config.dedup_ttl_secs,
-    )
-    .await;
-    Outcome::new(200, "accepted").with_detail(json!({ "status": record.status }))
 }
 
 /// `200 ignored`, with the reason when there is one (in the response and the log line).
@@ -302,16 +258,9 @@ fn ignored(reason: Option<String>) -> Outcome {
 }
 
 /// A mapped event whose object could not be read: kept with the dead letters (kind
-/// `unreadable`: the envelope and the reason, never the payload), recorded for dedup, never
-/// forwarded. When it cannot be kept the answer is a 503 and nothing is recorded, so Stripe
-/// delivers it again rather than it being lost.
-async fn keep_unreadable(
-    env: &Env,
-    config: &ReceiveConfig,
-    dedup: Option<&KvStore>,
-    key: &str,
-    record: &Record,
-) -> Outcome {
+/// `unreadable`: the envelope and the reason, never the payload), never forwarded. When it
+/// cannot be kept the answer is a 503 and nothing is recorded, so Stripe delivers it again.
+async fn keep_unreadable(env: &Env, record: &Record) -> std::result::Result<(), Outcome> {
     let reason = record
         .reason
         .clone()
@@ -336,32 +285,19 @@ async fn keep_unreadable(
         livemode: Some(letter.livemode),
         account: letter.account.clone(),
     };
-    let mut outcome = match store_dead_letter(env, &record.event_id, &letter, &summary).await {
-        Ok(()) => {
-            put_state(
-                dedup,
-                key,
-                DeliveryState::DeadLettered,
-                &record.event_type,
-                Some(format!("unreadable: {reason}")),
-                config.dedup_ttl_secs,
-            )
-            .await;
-            Outcome::new(200, "unreadable")
-                .with_detail(json!({ "status": record.status, "reason": reason }))
-        }
-        Err(e) => {
+    store_dead_letter(env, &record.event_id, &letter, &summary)
+        .await
+        .map_err(|e| {
             log(json!({
                 "outcome": "dead_letter_store_failed",
                 "event_id": record.event_id,
                 "event_type": record.event_type,
                 "error": e,
             }));
-            Outcome::new(503, "storage_unavailable")
-        }
-    };
-    outcome.reason = Some(reason);
-    outcome
+            let mut o = Outcome::new(503, "storage_unavailable");
+            o.reason = Some(reason);
+            o
+        })
 }
 
 async fn put_state(

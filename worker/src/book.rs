@@ -1,0 +1,401 @@
+//! The `OrderBook` Durable Object: one per Stripe account and mode (`stripe_bridge::order_book`).
+//!
+//! It accepts each event id exactly once (strongly consistent storage), applies an order's
+//! records one at a time to its v2 state, keeps an index from Stripe payment ids to orders (so a
+//! refund without order metadata finds its order, and one that overtakes its payment waits for
+//! it), and hands each change of an order's state to the forward queue through an outbox: the
+//! outbox entry is written with the state, before the answer; an alarm sends what the queue did
+//! not take. Everything here is storage and I/O; the decisions are the core's.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use stripe_bridge::delivery::ForwardMessage;
+use stripe_bridge::mapping::Profile;
+use stripe_bridge::normalize::Concern;
+use stripe_bridge::order_book::{keys, link_ids, Forward, OrderEntry};
+use stripe_bridge::Record;
+use worker::{durable_object, DurableObject, Env, Request, Response, Result, State, Storage};
+
+use crate::config::{self, ForwardMode};
+use crate::log;
+
+/// Retry of the outbox when the queue refused a send.
+const OUTBOX_RETRY_MS: i64 = 30_000;
+/// Outbox entries (forwards not yet handed to the queue).
+const OUTBOX_PREFIX: &str = "out:";
+
+/// What the book answers the Worker.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Applied {
+    /// `accepted`, `duplicate`, `waiting` (kept until its order is known), `recorded` (an event
+    /// that is not forwarded: ignored or unreadable).
+    pub result: String,
+    #[serde(default)]
+    pub order_ref: Option<String>,
+    #[serde(default)]
+    pub sequence: Option<u64>,
+    #[serde(default)]
+    pub order_status: Option<String>,
+}
+
+impl Applied {
+    fn new(result: &str) -> Self {
+        Applied {
+            result: result.to_owned(),
+            order_ref: None,
+            sequence: None,
+            order_status: None,
+        }
+    }
+}
+
+/// What is kept per accepted event: enough for operators, never the payload.
+#[derive(Serialize, Deserialize)]
+struct Seen {
+    event_type: String,
+    order_ref: Option<String>,
+    at_ms: u64,
+}
+
+/// Sends a record to the book of its account and mode.
+pub async fn apply(env: &Env, record: &Record) -> Result<Applied> {
+    let book = stripe_bridge::order_book::partition(record);
+    let stub = env
+        .durable_object(config::BOOKS)?
+        .id_from_name(&book)?
+        .get_stub()?;
+    let headers = worker::Headers::new();
+    headers.set("content-type", "application/json")?;
+    headers.set("x-book", &book)?;
+    let mut init = worker::RequestInit::new();
+    init.with_method(worker::Method::Post)
+        .with_headers(headers)
+        .with_body(Some(encode(record)?.into()));
+    let request = Request::new_with_init("https://book/apply", &init)?;
+    let mut response = stub.fetch_with_request(request).await?;
+    if response.status_code() != 200 {
+        let text = response.text().await.unwrap_or_default();
+        return Err(worker::Error::RustError(format!(
+            "book answered {}: {text}",
+            response.status_code()
+        )));
+    }
+    response.json().await
+}
+
+#[durable_object]
+pub struct OrderBook {
+    state: State,
+    env: Env,
+}
+
+impl DurableObject for OrderBook {
+    fn new(state: State, env: Env) -> Self {
+        OrderBook { state, env }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let path = req.path();
+        match path.as_str() {
+            "/apply" => {
+                let book = req.headers().get("x-book")?.unwrap_or_default();
+                let record: Record = req.json().await?;
+                let applied = self.apply(&book, &record).await?;
+                Response::from_json(&applied)
+            }
+            "/order" => {
+                let url = req.url()?;
+                let order_ref = url.query_pairs().find(|(k, _)| k == "ref");
+                let Some((_, order_ref)) = order_ref else {
+                    return Response::error("ref is required", 400);
+                };
+                match get_json::<OrderEntry>(&self.storage(), &keys::order(&order_ref)).await? {
+                    Some(entry) => Response::from_json(&entry),
+                    None => Response::error("no such order", 404),
+                }
+            }
+            _ => Response::error("not found", 404),
+        }
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        self.flush_outbox().await?;
+        Response::ok("")
+    }
+}
+
+impl OrderBook {
+    fn storage(&self) -> Storage {
+        self.state.storage()
+    }
+
+    /// Accepts one record: dedup, then by its concern. Only storage is awaited until the
+    /// record and its forward are kept, so the object's input gate keeps other requests out:
+    /// two deliveries of one event, even at the same moment, are applied once.
+    async fn apply(&self, book: &str, record: &Record) -> Result<Applied> {
+        let storage = self.storage();
+        let event_key = keys::event(&record.event_id);
+        if storage.get::<String>(&event_key).await?.is_some() {
+            return Ok(Applied::new("duplicate"));
+        }
+        let mode = config::forward_mode(&self.env).map_err(|e| worker::Error::RustError(e.0))?;
+        let profile = config::profile(&self.env).map_err(|e| worker::Error::RustError(e.0))?;
+        let applied = match record.status.concern() {
+            Concern::Payment | Concern::Flag => {
+                self.apply_payment(book, record, mode, &profile).await?
+            }
+            Concern::Payout | Concern::Customer => {
+                // No order: forwarded as a record (or the profile's mapping of it).
+                let message = event_message(record, &profile)?;
+                let mut writes: Vec<(String, String)> = Vec::new();
+                writes.push((event_key, seen(record, None)?));
+                if let Some(message) = &message {
+                    writes.push((outbox_key(&message.event_id), encode(message)?));
+                }
+                put_all(&storage, writes).await?;
+                if let Some(message) = message {
+                    self.send(message).await?;
+                }
+                Applied::new("accepted")
+            }
+            Concern::Nothing => {
+                storage
+                    .put(&event_key, encode(&seen_value(record, None))?)
+                    .await?;
+                Applied::new("recorded")
+            }
+        };
+        Ok(applied)
+    }
+
+    async fn apply_payment(
+        &self,
+        book: &str,
+        record: &Record,
+        mode: ForwardMode,
+        profile: &Profile,
+    ) -> Result<Applied> {
+        let storage = self.storage();
+        let ids = link_ids(record);
+        let order_ref = match &record.order_ref {
+            Some(r) => Some(r.clone()),
+            None => self.find_order(&ids).await?,
+        };
+        let Some(order_ref) = order_ref else {
+            return self.wait(record, &ids).await;
+        };
+        let order_key = keys::order(&order_ref);
+        let mut entry = get_json::<OrderEntry>(&storage, &order_key)
+            .await?
+            .unwrap_or_else(|| OrderEntry::new(order_ref.clone()));
+        let waiting = self.waiting_for(&ids).await?;
+        let mut records: Vec<&Record> = vec![record];
+        records.extend(waiting.iter());
+        records.sort_by(|a, b| (a.created, &a.event_id).cmp(&(b.created, &b.event_id)));
+        let forward = entry
+            .apply(&records, book, Some(profile).filter(|p| !is_record(p)))
+            .map_err(|e| worker::Error::RustError(e.to_string()))?;
+        let mut writes: Vec<(String, String)> = Vec::new();
+        writes.push((order_key, encode(&entry)?));
+        for r in &records {
+            writes.push((keys::event(&r.event_id), seen(r, Some(&order_ref))?));
+            for id in link_ids(r) {
+                writes.push((keys::index(&id), order_ref.clone()));
+            }
+        }
+        let mut messages = Vec::new();
+        match mode {
+            ForwardMode::State => messages.extend(forward.map(state_message)),
+            ForwardMode::Events => {
+                for r in &records {
+                    messages.extend(event_message(r, profile)?);
+                }
+            }
+        }
+        for message in &messages {
+            writes.push((outbox_key(&message.event_id), encode(message)?));
+        }
+        put_all(&storage, writes).await?;
+        let consumed: Vec<String> = waiting
+            .iter()
+            .map(|r| keys::orphan(&r.event_id))
+            .chain(ids.iter().map(|id| keys::waiting(id)))
+            .collect();
+        if !waiting.is_empty() {
+            storage.delete_multiple(consumed).await?;
+        }
+        for message in messages {
+            self.send(message).await?;
+        }
+        Ok(Applied {
+            result: "accepted".to_owned(),
+            order_ref: Some(order_ref),
+            sequence: Some(entry.sequence),
+            order_status: entry.state.status.map(|s| s.as_str().to_owned()),
+        })
+    }
+
+    /// The order of the first of `ids` the index knows.
+    async fn find_order(&self, ids: &[String]) -> Result<Option<String>> {
+        for id in ids {
+            if let Some(order_ref) = self.storage().get::<String>(&keys::index(id)).await? {
+                return Ok(Some(order_ref));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Keeps a record whose order is not known yet (a refund that overtook its payment), under
+    /// each of its ids; it is applied when a record of its order names one of them.
+    async fn wait(&self, record: &Record, ids: &[String]) -> Result<Applied> {
+        let storage = self.storage();
+        let mut writes: Vec<(String, String)> = Vec::new();
+        writes.push((keys::event(&record.event_id), seen(record, None)?));
+        writes.push((keys::orphan(&record.event_id), encode(record)?));
+        for id in ids {
+            let key = keys::waiting(id);
+            let mut list: Vec<String> = get_json(&storage, &key).await?.unwrap_or_default();
+            if !list.contains(&record.event_id) {
+                list.push(record.event_id.clone());
+            }
+            writes.push((key, encode(&list)?));
+        }
+        put_all(&storage, writes).await?;
+        log(json!({ "book": "waiting", "event_id": record.event_id, "ids": ids.len() }));
+        Ok(Applied::new("waiting"))
+    }
+
+    /// The records waiting for any of `ids`.
+    async fn waiting_for(&self, ids: &[String]) -> Result<Vec<Record>> {
+        let storage = self.storage();
+        let mut event_ids: Vec<String> = Vec::new();
+        for id in ids {
+            let list: Vec<String> = get_json(&storage, &keys::waiting(id))
+                .await?
+                .unwrap_or_default();
+            for event_id in list {
+                if !event_ids.contains(&event_id) {
+                    event_ids.push(event_id);
+                }
+            }
+        }
+        let mut records = Vec::new();
+        for event_id in event_ids {
+            if let Some(r) = get_json::<Record>(&storage, &keys::orphan(&event_id)).await? {
+                records.push(r);
+            }
+        }
+        Ok(records)
+    }
+
+    /// Hands a forward to the queue and removes it from the outbox; when the queue refuses it,
+    /// it stays there and an alarm tries again.
+    async fn send(&self, message: ForwardMessage) -> Result<()> {
+        let key = outbox_key(&message.event_id);
+        let sent = match self.env.queue(config::QUEUE_FORWARD) {
+            Ok(queue) => queue.send(&message).await,
+            Err(e) => Err(e),
+        };
+        match sent {
+            Ok(()) => {
+                self.storage().delete(&key).await?;
+            }
+            Err(e) => {
+                log(
+                    json!({ "book": "queue_unavailable", "forward": message.event_id, "error": e.to_string() }),
+                );
+                self.storage()
+                    .set_alarm(std::time::Duration::from_millis(OUTBOX_RETRY_MS as u64))
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends every forward still in the outbox (after a queue outage).
+    async fn flush_outbox(&self) -> Result<()> {
+        let options = worker::ListOptions::new().prefix(OUTBOX_PREFIX);
+        let pending = self.storage().list_with_options(options).await?;
+        for entry in pending.values() {
+            let Ok(text) = entry.and_then(|v| v.as_string().ok_or(wasm_bindgen::JsValue::NULL))
+            else {
+                continue;
+            };
+            if let Ok(message) = serde_json::from_str::<ForwardMessage>(&text) {
+                self.send(message).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn is_record(profile: &Profile) -> bool {
+    matches!(profile, Profile::Record)
+}
+
+/// The queue message of a state forward (its webhook id is the message's id).
+fn state_message(forward: Forward) -> ForwardMessage {
+    ForwardMessage {
+        event_id: forward.webhook_id,
+        event_type: "order.state".to_owned(),
+        body: forward.body,
+    }
+}
+
+/// The queue message of one event's record (or its profile mapping): `FORWARD=events`, and
+/// events that belong to no order (payouts, customers).
+fn event_message(record: &Record, profile: &Profile) -> Result<Option<ForwardMessage>> {
+    let body = profile
+        .map(record)
+        .map_err(|e| worker::Error::RustError(e.to_string()))?;
+    Ok(match body {
+        Some(body) => Some(
+            ForwardMessage::new(record, body)
+                .map_err(|e| worker::Error::RustError(e.to_string()))?,
+        ),
+        None => None,
+    })
+}
+
+fn outbox_key(forward_id: &str) -> String {
+    format!("{OUTBOX_PREFIX}{forward_id}")
+}
+
+fn seen_value(record: &Record, order_ref: Option<&str>) -> Seen {
+    Seen {
+        event_type: record.event_type.clone(),
+        order_ref: order_ref.map(str::to_owned),
+        at_ms: crate::now_ms(),
+    }
+}
+
+fn seen(record: &Record, order_ref: Option<&str>) -> Result<String> {
+    encode(&seen_value(record, order_ref))
+}
+
+/// Writes all entries in one storage call: atomic (all or none), durable before the answer.
+async fn put_all(storage: &Storage, writes: Vec<(String, String)>) -> Result<()> {
+    use worker::wasm_bindgen::JsValue;
+    let object = worker::js_sys::Object::new();
+    for (key, value) in &writes {
+        worker::js_sys::Reflect::set(&object, &JsValue::from_str(key), &JsValue::from_str(value))?;
+    }
+    storage.put_multiple_raw(object).await
+}
+
+/// Values are stored as JSON text (exact decimals and ids as written).
+fn encode<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| worker::Error::RustError(e.to_string()))
+}
+
+async fn get_json<T: serde::de::DeserializeOwned>(
+    storage: &Storage,
+    key: &str,
+) -> Result<Option<T>> {
+    match storage.get::<String>(key).await? {
+        Some(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| worker::Error::RustError(format!("{key}: {e}"))),
+        None => Ok(None),
+    }
+}
