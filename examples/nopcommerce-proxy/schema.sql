@@ -1,6 +1,7 @@
 -- The part of nopCommerce's schema (4.6x-4.9x, PostgreSQL) the proxy touches, as nopCommerce
 -- creates it: quoted PascalCase names, citext strings, decimal(18,4) amounts, UTC timestamps
 -- without time zone. Columns of "Order" that payments never read or write are left out.
+-- Everything below is idempotent: run it again after upgrading the proxy (it adds what is new).
 CREATE EXTENSION IF NOT EXISTS citext;
 
 CREATE TABLE IF NOT EXISTS "Order" (
@@ -37,11 +38,46 @@ CREATE TABLE IF NOT EXISTS "OrderNote" (
 );
 CREATE INDEX IF NOT EXISTS "IX_OrderNote_OrderId" ON "OrderNote" ("OrderId");
 
--- The proxy's own table (not nopCommerce's): each order's merged Stripe state, which makes
--- applying an update idempotent and independent of delivery order.
+-- The proxy's own objects (not nopCommerce's) start here.
+
+-- Each order's Stripe state (the public v2 OrderState JSON), which makes applying an update
+-- idempotent and independent of delivery order. "Sequence": the sequence of the last state
+-- forward applied (null while only records were applied); a forward whose sequence is not
+-- higher is stale and ignored.
 CREATE TABLE IF NOT EXISTS "StripeBridgeOrderState" (
   "OrderId" integer CONSTRAINT "PK_StripeBridgeOrderState" PRIMARY KEY
     CONSTRAINT "FK_StripeBridgeOrderState_OrderId_Order_Id" REFERENCES "Order" ("Id") ON DELETE CASCADE,
   "State" jsonb NOT NULL,
+  "Sequence" bigint NULL,
   "UpdatedOnUtc" timestamp NOT NULL
 );
+-- (Tables created by an earlier version of the proxy.)
+ALTER TABLE "StripeBridgeOrderState" ADD COLUMN IF NOT EXISTS "Sequence" bigint NULL;
+
+-- The Stripe ids of the payments a stored state knows (PaymentIntents, charges, Checkout
+-- Sessions, invoices), in both stored forms: version 2 (`objects` and their `links`,
+-- `attempts`, the charges and PaymentIntents its `refunds` and `disputes` name, `paid_charge`)
+-- and version 1 (`payment_intents`, `charges`, `checkout_sessions`, `invoices`). Empty strings
+-- are never ids, and JSON of any other shape gives none (never an error that fails a write). A
+-- record without an order reference (a refund, a dispute) finds its order by
+-- `"StripeBridgePaymentIds"("State") && ids`, through the GIN index below: no extra table to
+-- keep in step, and states written by anyone (earlier versions, a migration) are indexed.
+-- Index expressions need an IMMUTABLE function; if you ever change its body,
+-- REINDEX INDEX "IX_StripeBridgeOrderState_PaymentIds".
+CREATE OR REPLACE FUNCTION "StripeBridgePaymentIds"(state jsonb) RETURNS text[]
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+  SELECT coalesce(array_agg(DISTINCT id ORDER BY id), '{}')
+  FROM (
+    SELECT v #>> '{}' AS id
+    FROM unnest(ARRAY[
+      '$.objects.keyvalue().key', '$.objects.*.links[*]', '$.attempts[*].id', '$.attempts[*].objects[*]',
+      '$.refunds.*.charge', '$.refunds.*.payment_intent', '$.disputes.*.charge', '$.disputes.*.payment_intent', '$.paid_charge',
+      '$.payment_intents[*]', '$.charges[*]', '$.checkout_sessions[*]', '$.invoices[*]'
+    ]::jsonpath[]) AS p(path),
+    LATERAL jsonb_path_query(state, p.path, '{}', true) AS v
+    WHERE jsonb_typeof(v) = 'string'
+  ) ids
+  WHERE id <> ''
+$$;
+CREATE INDEX IF NOT EXISTS "IX_StripeBridgeOrderState_PaymentIds"
+  ON "StripeBridgeOrderState" USING gin ("StripeBridgePaymentIds"("State"));

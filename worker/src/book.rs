@@ -83,6 +83,22 @@ pub async fn apply(env: &Env, record: &Record) -> Result<Applied> {
     response.json().await
 }
 
+/// An order's entry (state, sequence, event ids) from its book, as JSON.
+pub async fn order(env: &Env, book: &str, order_ref: &str) -> Result<Option<serde_json::Value>> {
+    let stub = env
+        .durable_object(config::BOOKS)?
+        .id_from_name(book)?
+        .get_stub()?;
+    let mut url = worker::Url::parse("https://book/order")?;
+    url.query_pairs_mut().append_pair("ref", order_ref);
+    let mut response = stub.fetch_with_str(url.as_str()).await?;
+    match response.status_code() {
+        200 => Ok(Some(response.json().await?)),
+        404 => Ok(None),
+        status => Err(worker::Error::RustError(format!("book answered {status}"))),
+    }
+}
+
 #[durable_object]
 pub struct OrderBook {
     state: State,

@@ -3,7 +3,8 @@
 use stripe_bridge::mapping::Profile;
 use stripe_bridge::mode::ModeGuard;
 use stripe_bridge::signature::{SignatureError, Tolerance, DEFAULT_TOLERANCE_SECS};
-use stripe_bridge::standard_webhooks::WebhookSecret;
+use stripe_bridge::delivery::{check_downstream_url, RetryPolicy};
+use stripe_bridge::standard_webhooks::WebhookSigner;
 use stripe_bridge::NormalizeOptions;
 use worker::Env;
 
@@ -13,7 +14,9 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 pub const DEFAULT_DEDUP_TTL_SECS: u64 = 3 * 24 * 60 * 60;
 pub const DEFAULT_DOWNSTREAM_TIMEOUT_MS: u64 = 10_000;
 pub const DEFAULT_RETRY_BASE_SECS: u32 = 10;
-pub const DEFAULT_RETRY_MAX_SECS: u32 = 3_600;
+pub const DEFAULT_RETRY_MAX_SECS: u32 = stripe_bridge::delivery::QUEUE_MAX_DELAY_SECS;
+/// Dead letters are kept this long (`DEAD_LETTER_TTL_DAYS`).
+pub const DEFAULT_DEAD_LETTER_TTL_DAYS: u64 = 30;
 pub const DEFAULT_DLQ_NAME: &str = "stripe-bridge-dlq";
 
 pub const KV_DEDUP: &str = "DEDUP";
@@ -128,31 +131,36 @@ fn mode_guard(env: &Env) -> Result<ModeGuard, ConfigError> {
 /// What the queue consumer needs to deliver downstream.
 pub struct ForwardConfig {
     pub url: String,
-    pub secret: WebhookSecret,
+    /// One or two secrets (comma-separated while rotating): each forward carries a signature
+    /// of every one.
+    pub signer: WebhookSigner,
     pub timeout_ms: u64,
-    pub retry_base_secs: u32,
-    pub retry_max_secs: u32,
+    pub retry: RetryPolicy,
     pub dedup_ttl_secs: u64,
+    pub dead_letter_ttl_secs: u64,
 }
 
 impl ForwardConfig {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let url = text(env, "DOWNSTREAM_URL")
             .ok_or_else(|| ConfigError("DOWNSTREAM_URL is not set".into()))?;
-        if !(url.starts_with("https://") || url.starts_with("http://")) {
-            return Err(ConfigError("DOWNSTREAM_URL must be an http(s) URL".into()));
-        }
+        check_downstream_url(&url).map_err(|e| ConfigError(format!("DOWNSTREAM_URL {e}")))?;
         let secret = text(env, "DOWNSTREAM_SECRET")
             .ok_or_else(|| ConfigError("DOWNSTREAM_SECRET is not set".into()))?;
-        let secret = WebhookSecret::parse(&secret)
+        let signer = WebhookSigner::parse(&secret)
             .map_err(|e| ConfigError(format!("DOWNSTREAM_SECRET: {e}")))?;
+        let days: u64 = number(env, "DEAD_LETTER_TTL_DAYS", DEFAULT_DEAD_LETTER_TTL_DAYS)?;
         Ok(ForwardConfig {
             url,
-            secret,
+            signer,
             timeout_ms: number(env, "DOWNSTREAM_TIMEOUT_MS", DEFAULT_DOWNSTREAM_TIMEOUT_MS)?,
-            retry_base_secs: number(env, "RETRY_BASE_SECONDS", DEFAULT_RETRY_BASE_SECS)?,
-            retry_max_secs: number(env, "RETRY_MAX_SECONDS", DEFAULT_RETRY_MAX_SECS)?,
+            retry: RetryPolicy {
+                base_secs: number(env, "RETRY_BASE_SECONDS", DEFAULT_RETRY_BASE_SECS)?,
+                max_secs: number(env, "RETRY_MAX_SECONDS", DEFAULT_RETRY_MAX_SECS)?,
+            },
             dedup_ttl_secs: number(env, "DEDUP_TTL_SECONDS", DEFAULT_DEDUP_TTL_SECS)?.max(60),
+            // KV's minimum TTL is 60 s.
+            dead_letter_ttl_secs: days.saturating_mul(86_400).max(60),
         })
     }
 }

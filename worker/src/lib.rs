@@ -18,7 +18,7 @@ use futures_util::future::{join_all, select, Either};
 use serde::Serialize;
 use serde_json::json;
 use stripe_bridge::delivery::{
-    dead_letter_key, dedup_key, is_delivered, retry_delay_secs, DedupEntry, DeliveryState,
+    dead_letter_key, dedup_key, is_delivered, redact_personal, DedupEntry, DeliveryState,
     ForwardMessage,
 };
 use stripe_bridge::signature::Verifier;
@@ -116,8 +116,18 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
 
 async fn route(req: Request, env: &Env, path: &str, method: &Method) -> Outcome {
     match (path, method) {
+        ("/healthz", Method::Get | Method::Head) if query(&req, "deep").is_some() => {
+            admin(&req, env, deep_health(env)).await
+        }
         ("/healthz", Method::Get | Method::Head) => {
             Outcome::new(200, "ok").with_detail(json!({ "service": "stripe-bridge" }))
+        }
+        (p, Method::Get) if p.starts_with("/orders/") => {
+            let order_ref = p.trim_start_matches("/orders/").to_owned();
+            admin(&req, env, order(env, &req, order_ref)).await
+        }
+        ("/dead-letters/replay", Method::Post) => {
+            admin(&req, env, replay_all(env, &req)).await
         }
         (WEBHOOK_PATH, Method::Post) => receive(req, env).await,
         (WEBHOOK_PATH, _) => Outcome::new(405, "method_not_allowed"),
@@ -135,9 +145,62 @@ async fn route(req: Request, env: &Env, path: &str, method: &Method) -> Outcome 
     }
 }
 
+/// A configuration error: detailed in the log, never in the response (callers are not
+/// authenticated).
+/// A query parameter.
+fn query(req: &Request, name: &str) -> Option<String> {
+    req.url().ok().and_then(|u| {
+        u.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    })
+}
+
+/// `GET /healthz?deep=1` (admin): every configuration checked, each with its error if any.
+async fn deep_health(env: &Env) -> Outcome {
+    let check = |r: std::result::Result<(), ConfigError>| match r {
+        Ok(()) => json!("ok"),
+        Err(e) => json!(e.0),
+    };
+    let report = json!({
+        "receive": check(ReceiveConfig::from_env(env).map(|_| ())),
+        "forward": check(ForwardConfig::from_env(env).map(|_| ())),
+        "books": check(env.durable_object(config::BOOKS).map(|_| ()).map_err(|e| ConfigError(e.to_string()))),
+        "queue": check(env.queue(config::QUEUE_FORWARD).map(|_| ()).map_err(|e| ConfigError(e.to_string()))),
+        "dead_letters": check(env.kv(config::KV_DEAD_LETTERS).map(|_| ()).map_err(|e| ConfigError(e.to_string()))),
+    });
+    let healthy = report
+        .as_object()
+        .is_some_and(|m| m.values().all(|v| v == "ok"));
+    Outcome::new(if healthy { 200 } else { 500 }, if healthy { "ok" } else { "unhealthy" })
+        .with_detail(json!({ "checks": report }))
+}
+
+/// `GET /orders/{order_ref}[?account=acct_…][&mode=live|test]` (admin): the order's entry in
+/// its book (state, sequence, event ids). Defaults: the platform account; live mode when
+/// `STRIPE_MODE=live`, else test.
+async fn order(env: &Env, req: &Request, order_ref: String) -> Outcome {
+    let account = query(req, "account").unwrap_or_else(|| "platform".to_owned());
+    let mode = query(req, "mode").unwrap_or_else(|| {
+        if text(env, "STRIPE_MODE").as_deref() == Some("live") {
+            "live".to_owned()
+        } else {
+            "test".to_owned()
+        }
+    });
+    match book::order(env, &format!("{account}:{mode}"), &order_ref).await {
+        Ok(Some(entry)) => Outcome::new(200, "ok").with_detail(entry),
+        Ok(None) => Outcome::new(404, "not_found"),
+        Err(e) => {
+            log(json!({ "outcome": "book_unavailable", "error": e.to_string() }));
+            Outcome::new(503, "book_unavailable")
+        }
+    }
+}
+
 pub(crate) fn config_error(e: ConfigError) -> Outcome {
     log(json!({ "outcome": "config_error", "error": e.0 }));
-    Outcome::new(500, "config_error").with_detail(json!({ "error": e.0 }))
+    Outcome::new(500, "config_error")
 }
 
 /// `POST /webhooks/stripe`.
@@ -327,7 +390,15 @@ async fn put_state(
 /// Queue batches: the forward queue delivers; the dead-letter queue keeps what ran out of retries.
 #[event(queue)]
 async fn queue(batch: MessageBatch<ForwardMessage>, env: Env, _ctx: Context) -> Result<()> {
-    let messages = batch.messages()?;
+    // One unreadable message never fails its batch: it is logged and left out (acknowledged
+    // with the batch), the others are handled.
+    let messages: Vec<Message<ForwardMessage>> = batch
+        .iter()
+        .filter_map(|m| {
+            m.map_err(|e| log(json!({ "queue": batch.queue(), "outcome": "unreadable_message", "error": e.to_string() })))
+                .ok()
+        })
+        .collect();
     if batch.queue() == dlq_name(&env) {
         join_all(messages.iter().map(|m| keep_dead_letter(&env, m))).await;
         return Ok(());
@@ -336,8 +407,10 @@ async fn queue(batch: MessageBatch<ForwardMessage>, env: Env, _ctx: Context) -> 
         Ok(c) => c,
         Err(e) => {
             // Misconfigured: keep every message and try again later.
+            // Misconfigured: wait like any failure (not every retry at once).
             log(json!({ "outcome": "config_error", "error": e.0 }));
-            batch.retry_all();
+            let delay = stripe_bridge::delivery::RetryPolicy::DEFAULT.nominal_delay_secs(6);
+            batch.retry_all_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(delay).build());
             return Ok(());
         }
     };
@@ -376,7 +449,7 @@ async fn deliver(env: &Env, config: &ForwardConfig, message: &Message<ForwardMes
                 Err(e) => e,
             };
             let elapsed = now_ms().saturating_sub(message.timestamp().as_millis()) / 1000;
-            let delay = retry_delay_secs(elapsed, config.retry_base_secs, config.retry_max_secs);
+            let delay = config.retry.delay_after(elapsed, &m.event_id);
             message.retry_with_options(
                 &QueueRetryOptionsBuilder::new()
                     .with_delay_seconds(delay)
@@ -434,7 +507,7 @@ async fn post_downstream(
         concat!("stripe-bridge/", env!("CARGO_PKG_VERSION")),
     )?;
     for (name, value) in config
-        .secret
+        .signer
         .headers(&m.event_id, timestamp, m.body.as_bytes())
     {
         set(name, &value)?;
@@ -511,8 +584,14 @@ async fn store_dead_letter<T: Serialize>(
     summary: &DeadLetterSummary,
 ) -> std::result::Result<(), String> {
     let kv = env.kv(config::KV_DEAD_LETTERS).map_err(|e| e.to_string())?;
+    // Kept for DEAD_LETTER_TTL_DAYS (default 30), then gone.
+    let ttl = ForwardConfig::from_env(env).map_or(
+        config::DEFAULT_DEAD_LETTER_TTL_DAYS * 86_400,
+        |c| c.dead_letter_ttl_secs,
+    );
     kv.put(&dead_letter_key(event_id), letter)
         .and_then(|p| p.metadata(summary))
+        .map(|p| p.expiration_ttl(ttl))
         .map_err(|e| e.to_string())?
         .execute()
         .await
@@ -535,9 +614,12 @@ async fn keep_dead_letter(env: &Env, message: &Message<ForwardMessage>) {
             .and_then(|e| e.last_error),
         None => None,
     };
+    // No customer e-mail or name in what is kept: a replay forwards the redacted body.
+    let mut kept = m.clone();
+    kept.body = redact_personal(&kept.body);
     let letter = DeadLetter {
         kind: LetterKind::Undelivered,
-        message: m.clone(),
+        message: kept,
         dead_at_ms: now_ms(),
         last_error: last_error.clone(),
     };
@@ -600,13 +682,7 @@ pub(crate) fn bearer(req: &Request, env: &Env, var: &str) -> std::result::Result
         .flatten()
         .unwrap_or_default();
     let expected = format!("Bearer {token}");
-    let same = given.len() == expected.len()
-        && given
-            .bytes()
-            .zip(expected.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-    if same {
+    if stripe_bridge::signature::tokens_equal(&given, &expected) {
         Ok(())
     } else {
         Err(Outcome::new(401, "unauthorized"))
@@ -717,6 +793,47 @@ async fn replay(env: &Env, event_id: String) -> Outcome {
     o.event_id = Some(event_id);
     o.event_type = Some(letter.message.event_type);
     o
+}
+
+/// `POST /dead-letters/replay[?since=<Unix ms>]` (admin): replays every undelivered dead
+/// letter (or those that died since), up to 500 per call; unreadable ones stay listed.
+async fn replay_all(env: &Env, req: &Request) -> Outcome {
+    let since: u64 = query(req, "since").and_then(|s| s.parse().ok()).unwrap_or(0);
+    let Ok(kv) = env.kv(config::KV_DEAD_LETTERS) else {
+        return Outcome::new(503, "storage_unavailable");
+    };
+    let (mut replayed, mut skipped, mut cursor) = (0u32, 0u32, None::<String>);
+    for _ in 0..5 {
+        let mut list = kv.list().prefix("dl:".to_owned()).limit(100);
+        if let Some(c) = cursor.take() {
+            list = list.cursor(c);
+        }
+        let Ok(page) = list.execute().await else {
+            return Outcome::new(503, "storage_unavailable");
+        };
+        for key in &page.keys {
+            let summary = key
+                .metadata
+                .clone()
+                .and_then(|m| serde_json::from_value::<DeadLetterSummary>(m).ok());
+            let wanted = summary.as_ref().is_some_and(|s| {
+                s.kind == LetterKind::Undelivered && s.dead_at_ms >= since
+            });
+            if !wanted {
+                skipped += 1;
+                continue;
+            }
+            let id = key.name.trim_start_matches("dl:").to_owned();
+            if replay(env, id).await.status == 202 {
+                replayed += 1;
+            }
+        }
+        if page.list_complete {
+            break;
+        }
+        cursor = page.cursor;
+    }
+    Outcome::new(202, "replayed").with_detail(json!({ "replayed": replayed, "skipped": skipped }))
 }
 
 /// `409` for an unreadable letter: the payload was never kept, so there is no record to queue.

@@ -42,7 +42,9 @@ export async function startWorker({ downstreamUrl, vars = {}, consumer = {}, wit
       STRIPE_WEBHOOK_SECRET: `whsec_old_rolled_secret,${STRIPE_SECRET}`,
       DOWNSTREAM_SECRET,
       ADMIN_TOKEN,
-      RETRY_BASE_SECONDS: '0',
+      RETRY_BASE_SECONDS: '1',
+      // The delivery suites check per-event forwards; the order-book suite sets FORWARD=state.
+      FORWARD: 'events',
       ...vars,
     },
     cf: false,
