@@ -21,14 +21,26 @@ createServer((req, res) => {
   req.on('end', () => {
     const body = Buffer.concat(chunks).toString('utf8');
     try {
-      const record = webhook.verify(body, req.headers);
+      const forward = webhook.verify(body, req.headers);
       const id = req.headers['webhook-id'];
       const again = seen.has(id);
       seen.add(id);
-      console.log(
-        `${again ? 'duplicate' : 'received '} ${id} ${record.event_type} status=${record.status} ` +
-          `order=${record.order_ref ?? '-'} amount=${record.amount ?? '-'} ${record.currency ?? ''}`,
-      );
+      const head = `${again ? 'duplicate' : 'received '} ${id}`;
+      if (typeof forward.sequence === 'number' && forward.state) {
+        // A state forward (FORWARD=state): the order's whole state after a change.
+        const { state } = forward;
+        console.log(
+          `${head} order.state order=${forward.order_ref} sequence=${forward.sequence} status=${state.status} ` +
+            `paid=${state.amount_paid ?? '-'} refunded=${state.amount_refunded ?? '-'} ${state.currency ?? ''} ` +
+            `events=${(forward.event_ids ?? []).join(',')}`,
+        );
+      } else {
+        // A record (FORWARD=events, payouts, customers).
+        console.log(
+          `${head} ${forward.event_type} status=${forward.status} ` +
+            `order=${forward.order_ref ?? '-'} amount=${forward.amount ?? '-'} ${forward.currency ?? ''}`,
+        );
+      }
       res.writeHead(200).end('ok');
     } catch (e) {
       console.log(`rejected: ${e.message}`);

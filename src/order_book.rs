@@ -95,6 +95,8 @@ pub struct Forward {
 /// state (present only with a profile).
 #[derive(Serialize)]
 struct ForwardBody<'a> {
+    /// The book (`account:mode`): sequences count per book, and the mode is visible.
+    book: &'a str,
     order_ref: &'a str,
     sequence: u64,
     event_ids: &'a [String],
@@ -181,6 +183,7 @@ impl OrderEntry {
             None => None,
         };
         let body = ForwardBody {
+            book,
             order_ref: &self.order_ref,
             sequence: self.sequence,
             event_ids,
@@ -255,6 +258,7 @@ mod tests {
         assert_eq!(first.sequence, 1);
         let body: serde_json::Value = serde_json::from_str(&first.body).unwrap();
         assert_eq!(body["order_ref"], "A-1");
+        assert_eq!(body["book"], "platform:test");
         assert_eq!(body["sequence"], 1);
         assert_eq!(body["event_ids"], serde_json::json!(["evt_paid"]));
         assert_eq!(body["state"]["status"], "paid");

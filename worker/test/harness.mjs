@@ -15,9 +15,10 @@ export const ADMIN_TOKEN = 'test-admin-token';
 
 /**
  * The Worker with wrangler.toml's bindings, overridden by `vars` and queue `consumer` settings.
- * `withoutKv`: KV bindings left out (as when a namespace is unavailable).
+ * `withoutKv`: KV bindings left out (as when a namespace is unavailable). `persist`: a folder for
+ * Durable Object and KV storage that outlives the runtime (restart tests).
  */
-export async function startWorker({ downstreamUrl, vars = {}, consumer = {}, withoutQueue = false, withoutKv = [] }) {
+export async function startWorker({ downstreamUrl, vars = {}, consumer = {}, withoutQueue = false, withoutKv = [], persist }) {
   // An explicit (empty) env file: wrangler then does not read .dev.vars.
   const { workerOptions } = await unstable_getMiniflareWorkerOptions(join(repoRoot, 'wrangler.toml'), undefined, {
     envFiles: [join(repoRoot, 'worker/test/test.env')],
@@ -48,6 +49,8 @@ export async function startWorker({ downstreamUrl, vars = {}, consumer = {}, wit
       ...vars,
     },
     cf: false,
+    // persist: a folder that keeps Durable Objects and KV across restarts of the runtime.
+    ...(persist ? { durableObjectsPersist: join(persist, 'do'), kvPersist: join(persist, 'kv') } : {}),
     // Collect the Worker's log lines (workerd's stdout) for the tests.
     handleRuntimeStdio(stdout, stderr) {
       for (const stream of [stdout, stderr]) {
