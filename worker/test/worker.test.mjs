@@ -119,6 +119,13 @@ describe('stripe-bridge Worker', () => {
     // maxRetries 3: the first attempt and three retries.
     assert.equal(downstream.received.filter((r) => r.id === 'evt_e2e_dead').length, 4);
     assert.equal((await (await mf.getKVNamespace('DEDUP')).get('evt:evt_e2e_dead', 'json')).state, 'dead_lettered');
+    // Kept without the customer's e-mail or name, and only for DEAD_LETTER_TTL_DAYS.
+    const letters = await mf.getKVNamespace('DEAD_LETTERS');
+    const kept = await letters.get('dl:evt_e2e_dead', 'json');
+    assert.ok(!('customer_email' in JSON.parse(kept.message.body)) && !('customer_name' in JSON.parse(kept.message.body)), kept.message.body);
+    const { keys } = await letters.list({ prefix: 'dl:evt_e2e_dead' });
+    const days = (keys[0].expiration - Date.now() / 1000) / 86400;
+    assert.ok(days > 29 && days <= 30, `expires in ${days} days`);
     // The admin routes need the token.
     assert.equal((await mf.dispatchFetch('http://worker/dead-letters')).status, 401);
     assert.equal((await mf.dispatchFetch('http://worker/dead-letters/evt_e2e_dead/replay', { method: 'POST', headers: { authorization: 'Bearer nope' } })).status, 401);
@@ -131,6 +138,25 @@ describe('stripe-bridge Worker', () => {
     const after = await (await mf.dispatchFetch('http://worker/dead-letters', { headers: auth })).json();
     assert.ok(!after.dead_letters.some((d) => d.event_id === 'evt_e2e_dead'));
     assert.equal((await mf.dispatchFetch('http://worker/dead-letters/evt_missing/replay', { method: 'POST', headers: auth })).status, 404);
+  });
+
+  test('bulk replay: every undelivered dead letter, or those since a time', async () => {
+    let fixed = false;
+    const ids = ['evt_e2e_bulk_1', 'evt_e2e_bulk_2'];
+    for (const id of ids) plans.set(id, () => (fixed ? 200 : 500));
+    for (const id of ids) assert.equal((await (await post(mf, event('invoice_paid_basil.json', id))).json()).result, 'accepted');
+    const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    const listed = async () => (await (await mf.dispatchFetch('http://worker/dead-letters', { headers: auth })).json()).dead_letters;
+    await waitFor(async () => (await listed()).filter((d) => ids.includes(d.event_id)).length === 2, { what: 'two dead letters', ms: 30000 });
+    fixed = true;
+    // Since a time in the future: nothing; then all.
+    const none = await (await mf.dispatchFetch(`http://worker/dead-letters/replay?since=${Date.now() + 3600000}`, { method: 'POST', headers: auth })).json();
+    assert.equal(none.replayed, 0);
+    const res = await mf.dispatchFetch('http://worker/dead-letters/replay', { method: 'POST', headers: auth });
+    assert.equal(res.status, 202);
+    assert.ok((await res.json()).replayed >= 2);
+    await waitFor(() => ids.every((id) => deliveredFor(id).length === 1), { what: 'bulk replayed deliveries' });
+    assert.equal((await mf.dispatchFetch('http://worker/dead-letters/replay', { method: 'POST' })).status, 401);
   });
 
   test('ignored event types are acknowledged, recorded, not forwarded', async () => {
