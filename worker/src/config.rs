@@ -1,9 +1,9 @@
 //! Configuration from `wrangler.toml` vars and `wrangler secret`s, with the defaults README lists.
 
+use stripe_bridge::delivery::{check_downstream_url, RetryPolicy};
 use stripe_bridge::mapping::Profile;
 use stripe_bridge::mode::ModeGuard;
 use stripe_bridge::signature::{SignatureError, Tolerance, DEFAULT_TOLERANCE_SECS};
-use stripe_bridge::delivery::{check_downstream_url, RetryPolicy};
 use stripe_bridge::standard_webhooks::WebhookSigner;
 use stripe_bridge::NormalizeOptions;
 use worker::Env;

@@ -126,9 +126,7 @@ async fn route(req: Request, env: &Env, path: &str, method: &Method) -> Outcome 
             let order_ref = p.trim_start_matches("/orders/").to_owned();
             admin(&req, env, order(env, &req, order_ref)).await
         }
-        ("/dead-letters/replay", Method::Post) => {
-            admin(&req, env, replay_all(env, &req)).await
-        }
+        ("/dead-letters/replay", Method::Post) => admin(&req, env, replay_all(env, &req)).await,
         (WEBHOOK_PATH, Method::Post) => receive(req, env).await,
         (WEBHOOK_PATH, _) => Outcome::new(405, "method_not_allowed"),
         (payments::PATH, Method::Post) => payments::create(req, env).await,
@@ -172,8 +170,11 @@ async fn deep_health(env: &Env) -> Outcome {
     let healthy = report
         .as_object()
         .is_some_and(|m| m.values().all(|v| v == "ok"));
-    Outcome::new(if healthy { 200 } else { 500 }, if healthy { "ok" } else { "unhealthy" })
-        .with_detail(json!({ "checks": report }))
+    Outcome::new(
+        if healthy { 200 } else { 500 },
+        if healthy { "ok" } else { "unhealthy" },
+    )
+    .with_detail(json!({ "checks": report }))
 }
 
 /// `GET /orders/{order_ref}[?account=acct_…][&mode=live|test]` (admin): the order's entry in
@@ -410,7 +411,11 @@ async fn queue(batch: MessageBatch<ForwardMessage>, env: Env, _ctx: Context) -> 
             // Misconfigured: wait like any failure (not every retry at once).
             log(json!({ "outcome": "config_error", "error": e.0 }));
             let delay = stripe_bridge::delivery::RetryPolicy::DEFAULT.nominal_delay_secs(6);
-            batch.retry_all_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(delay).build());
+            batch.retry_all_with_options(
+                &QueueRetryOptionsBuilder::new()
+                    .with_delay_seconds(delay)
+                    .build(),
+            );
             return Ok(());
         }
     };
@@ -585,10 +590,10 @@ async fn store_dead_letter<T: Serialize>(
 ) -> std::result::Result<(), String> {
     let kv = env.kv(config::KV_DEAD_LETTERS).map_err(|e| e.to_string())?;
     // Kept for DEAD_LETTER_TTL_DAYS (default 30), then gone.
-    let ttl = ForwardConfig::from_env(env).map_or(
-        config::DEFAULT_DEAD_LETTER_TTL_DAYS * 86_400,
-        |c| c.dead_letter_ttl_secs,
-    );
+    let ttl = ForwardConfig::from_env(env)
+        .map_or(config::DEFAULT_DEAD_LETTER_TTL_DAYS * 86_400, |c| {
+            c.dead_letter_ttl_secs
+        });
     kv.put(&dead_letter_key(event_id), letter)
         .and_then(|p| p.metadata(summary))
         .map(|p| p.expiration_ttl(ttl))
@@ -798,7 +803,9 @@ async fn replay(env: &Env, event_id: String) -> Outcome {
 /// `POST /dead-letters/replay[?since=<Unix ms>]` (admin): replays every undelivered dead
 /// letter (or those that died since), up to 500 per call; unreadable ones stay listed.
 async fn replay_all(env: &Env, req: &Request) -> Outcome {
-    let since: u64 = query(req, "since").and_then(|s| s.parse().ok()).unwrap_or(0);
+    let since: u64 = query(req, "since")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let Ok(kv) = env.kv(config::KV_DEAD_LETTERS) else {
         return Outcome::new(503, "storage_unavailable");
     };
@@ -816,9 +823,9 @@ async fn replay_all(env: &Env, req: &Request) -> Outcome {
                 .metadata
                 .clone()
                 .and_then(|m| serde_json::from_value::<DeadLetterSummary>(m).ok());
-            let wanted = summary.as_ref().is_some_and(|s| {
-                s.kind == LetterKind::Undelivered && s.dead_at_ms >= since
-            });
+            let wanted = summary
+                .as_ref()
+                .is_some_and(|s| s.kind == LetterKind::Undelivered && s.dead_at_ms >= since);
             if !wanted {
                 skipped += 1;
                 continue;
