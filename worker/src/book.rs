@@ -204,7 +204,7 @@ impl OrderBook {
         let mut entry = get_json::<OrderEntry>(&storage, &order_key)
             .await?
             .unwrap_or_else(|| OrderEntry::new(order_ref.clone()));
-        let waiting = self.waiting_for(&ids).await?;
+        let (waiting, released_ids) = self.release(record, &ids).await?;
         let mut records: Vec<&Record> = vec![record];
         records.extend(waiting.iter());
         records.sort_by(|a, b| (a.created, &a.event_id).cmp(&(b.created, &b.event_id)));
@@ -235,7 +235,7 @@ impl OrderBook {
         let consumed: Vec<String> = waiting
             .iter()
             .map(|r| keys::orphan(&r.event_id))
-            .chain(ids.iter().map(|id| keys::waiting(id)))
+            .chain(released_ids.iter().map(|id| keys::waiting(id)))
             .collect();
         if !waiting.is_empty() {
             storage.delete_multiple(consumed).await?;
@@ -279,6 +279,37 @@ impl OrderBook {
         put_all(&storage, writes).await?;
         log(json!({ "book": "waiting", "event_id": record.event_id, "ids": ids.len() }));
         Ok(Applied::new("waiting"))
+    }
+
+    /// Every waiting record the record's order now reaches: those waiting under its ids, then
+    /// those waiting under the ids of the ones released, until none is new (an invoice payment
+    /// releases a charge that releases a refund). Returns them and every id looked under.
+    async fn release(&self, record: &Record, ids: &[String]) -> Result<(Vec<Record>, Vec<String>)> {
+        let mut released: Vec<Record> = Vec::new();
+        let mut looked: Vec<String> = ids.to_vec();
+        let mut frontier: Vec<String> = ids.to_vec();
+        // Bounded: each round needs a new record; 64 rounds is far beyond any real payment.
+        for _ in 0..64 {
+            let found = self.waiting_for(&frontier).await?;
+            let new: Vec<Record> = found
+                .into_iter()
+                .filter(|r| r.event_id != record.event_id)
+                .filter(|r| !released.iter().any(|w| w.event_id == r.event_id))
+                .collect();
+            if new.is_empty() {
+                break;
+            }
+            frontier = new
+                .iter()
+                .flat_map(link_ids)
+                .filter(|id| !looked.contains(id))
+                .collect();
+            frontier.sort_unstable();
+            frontier.dedup();
+            looked.extend(frontier.iter().cloned());
+            released.extend(new);
+        }
+        Ok((released, looked))
     }
 
     /// The records waiting for any of `ids`.

@@ -111,6 +111,30 @@ describe('order books (FORWARD=state)', () => {
     assert.deepEqual([...new Set(sequences)].sort(), [...Array(last.sequence).keys()].map((i) => i + 1));
   });
 
+  test('waiting records are released in chains: invoice payment → charge → refund', async () => {
+    const raw = (name, id, edit) => {
+      const e = fixture(name);
+      e.id = id;
+      edit?.(e.data.object);
+      return JSON.stringify(e);
+    };
+    const inpay = raw('invoice_payment_paid_basil.json', 'evt_chain_inpay');
+    // A charge of the invoice's PaymentIntent, without order metadata: it names only its PI.
+    const charge = raw('charge_succeeded_basil.json', 'evt_chain_charge', (o) => {
+      Object.assign(o, { id: 'ch_3QbasilSub42', payment_intent: 'pi_3QbasilSub42', metadata: {}, amount: 1500, amount_captured: 1500 });
+    });
+    const refund = raw('refund_created_basil.json', 'evt_chain_refund', (o) => {
+      Object.assign(o, { id: 're_chain_1', charge: 'ch_3QbasilSub42', payment_intent: null, amount: 500 });
+    });
+    const invoice = raw('invoice_paid_basil.json', 'evt_chain_invoice');
+    for (const body of [refund, inpay, charge]) assert.equal((await (await post(mf, body)).json()).waiting, true);
+    assert.equal((await (await post(mf, invoice)).json()).order_ref, 'SUB-42');
+    const entry = await (await mf.dispatchFetch('http://worker/orders/SUB-42', { headers: auth })).json();
+    assert.deepEqual([...entry.event_ids].sort(), ['evt_chain_charge', 'evt_chain_inpay', 'evt_chain_invoice', 'evt_chain_refund']);
+    assert.deepEqual(entry.state, merged([refund, inpay, charge, invoice]));
+    assert.equal(entry.state.status, 'partially_refunded');
+  });
+
   test('GET /orders/{ref} (admin) returns the state, sequence and event ids', async () => {
     assert.equal((await mf.dispatchFetch('http://worker/orders/B2')).status, 401);
     const res = await mf.dispatchFetch('http://worker/orders/B2', { headers: auth });
