@@ -51,6 +51,7 @@ pub mod money;
 pub mod normalize;
 pub mod order_book;
 pub mod payment_request;
+pub mod reconcile;
 pub mod signature;
 pub mod standard_webhooks;
 pub mod state;
