@@ -110,14 +110,6 @@ pub fn dead_letter_key(event_id: &str) -> String {
     format!("dl:{event_id}")
 }
 
-/// Exponential backoff from the time since the message was first queued: waiting as long again
-/// as has already passed doubles the total each attempt (base, 2·base, 4·base, ...), capped.
-/// Without jitter and without the queue's 12-hour limit; [`RetryPolicy`] has both.
-pub fn retry_delay_secs(elapsed_secs: u64, base_secs: u32, max_secs: u32) -> u32 {
-    let elapsed = u32::try_from(elapsed_secs).unwrap_or(u32::MAX);
-    elapsed.max(base_secs).min(max_secs.max(base_secs))
-}
-
 /// Cloudflare Queues' longest delay of one retry (`delaySeconds`): 12 hours.
 pub const QUEUE_MAX_DELAY_SECS: u32 = 43_200;
 /// Cloudflare Queues' highest `max_retries` of a consumer.
@@ -485,22 +477,6 @@ mod tests {
         let big = "x".repeat(MAX_QUEUE_MESSAGE_BYTES);
         assert!(ForwardMessage::new(&record(), big).is_err());
         assert!(ForwardMessage::new(&record(), "x".repeat(100_000)).is_ok());
-    }
-
-    #[test]
-    fn backoff_doubles_and_caps() {
-        // Attempts at 0, 10, 20, 40, 80, ... seconds after queueing.
-        let mut t = 0u64;
-        let mut waits = vec![];
-        for _ in 0..12 {
-            let d = retry_delay_secs(t, 10, 3600);
-            waits.push(d);
-            t += u64::from(d);
-        }
-        assert_eq!(&waits[..6], &[10, 10, 20, 40, 80, 160]);
-        assert_eq!(*waits.last().unwrap(), 3600);
-        assert_eq!(retry_delay_secs(u64::MAX, 10, 3600), 3600);
-        assert_eq!(retry_delay_secs(5, 0, 0), 0);
     }
 
     const DAY: u64 = 24 * 3600;

@@ -121,11 +121,7 @@ impl WebhookSecret {
 
     /// The three headers to send with `payload`.
     pub fn headers(&self, id: &str, timestamp: i64, payload: &[u8]) -> [(&'static str, String); 3] {
-        [
-            (HEADER_ID, id.to_owned()),
-            (HEADER_TIMESTAMP, timestamp.to_string()),
-            (HEADER_SIGNATURE, self.sign(id, timestamp, payload)),
-        ]
+        headers_with(id, timestamp, self.sign(id, timestamp, payload))
     }
 
     /// Verifies a received webhook: any `v1` signature of the space-separated list may match
@@ -174,33 +170,12 @@ impl WebhookSecret {
     }
 }
 
-/// The `webhook-signature` value for several secrets: one `v1,<base64>` per secret, in order,
-/// separated by spaces (the specification's list, for rotating a secret: a receiver that
-/// knows either secret accepts it). Empty for no secrets.
-pub fn sign_multi(secrets: &[WebhookSecret], id: &str, timestamp: i64, payload: &[u8]) -> String {
-    secrets
-        .iter()
-        .map(|secret| secret.sign(id, timestamp, payload))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// The three headers to send with `payload`, signed with every secret (see [`sign_multi`]).
-/// With no secrets the signature header is empty, which every receiver refuses: use
-/// [`WebhookSigner`] to rule that out.
-pub fn headers_multi(
-    secrets: &[WebhookSecret],
-    id: &str,
-    timestamp: i64,
-    payload: &[u8],
-) -> [(&'static str, String); 3] {
+/// The three Standard Webhooks headers with a computed `webhook-signature` value.
+fn headers_with(id: &str, timestamp: i64, signature: String) -> [(&'static str, String); 3] {
     [
         (HEADER_ID, id.to_owned()),
         (HEADER_TIMESTAMP, timestamp.to_string()),
-        (
-            HEADER_SIGNATURE,
-            sign_multi(secrets, id, timestamp, payload),
-        ),
+        (HEADER_SIGNATURE, signature),
     ]
 }
 
@@ -241,14 +216,20 @@ impl WebhookSigner {
         self.secrets.is_empty()
     }
 
-    /// The `webhook-signature` value: one `v1,<base64>` per secret, space-separated.
+    /// The `webhook-signature` value: one `v1,<base64>` per secret, in order, separated by
+    /// spaces (the specification's list, for rotating a secret: a receiver that knows either
+    /// secret accepts it).
     pub fn sign(&self, id: &str, timestamp: i64, payload: &[u8]) -> String {
-        sign_multi(&self.secrets, id, timestamp, payload)
+        self.secrets
+            .iter()
+            .map(|secret| secret.sign(id, timestamp, payload))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
-    /// The three headers to send with `payload`.
+    /// The three headers to send with `payload`, signed with every secret.
     pub fn headers(&self, id: &str, timestamp: i64, payload: &[u8]) -> [(&'static str, String); 3] {
-        headers_multi(&self.secrets, id, timestamp, payload)
+        headers_with(id, timestamp, self.sign(id, timestamp, payload))
     }
 }
 
@@ -333,14 +314,18 @@ mod tests {
     #[test]
     fn signs_with_several_secrets_in_order() {
         let both = [WebhookSecret::parse(SECRET2).unwrap(), secret()];
-        let header = sign_multi(&both, ID, TS, BODY);
+        let signer_of = |secrets: &[WebhookSecret]| WebhookSigner::new(secrets.to_vec());
+        let header = signer_of(&both).unwrap().sign(ID, TS, BODY);
         assert_eq!(header, format!("{SIG2} {SIG}"));
-        let headers = headers_multi(&both, ID, TS, BODY);
+        let headers = signer_of(&both).unwrap().headers(ID, TS, BODY);
         assert_eq!(headers[0], ("webhook-id", ID.to_owned()));
         assert_eq!(headers[1], ("webhook-timestamp", TS.to_string()));
         assert_eq!(headers[2], ("webhook-signature", header.clone()));
-        assert_eq!(sign_multi(&both[1..], ID, TS, BODY), SIG);
-        assert_eq!(sign_multi(&[], ID, TS, BODY), "");
+        assert_eq!(signer_of(&both[1..]).unwrap().sign(ID, TS, BODY), SIG);
+        assert_eq!(
+            signer_of(&[]).unwrap_err(),
+            StandardWebhookError::InvalidSecret
+        );
 
         let signer = WebhookSigner::parse(&format!(" {SECRET2}, {SECRET}\n")).unwrap();
         assert_eq!(signer.len(), 2);

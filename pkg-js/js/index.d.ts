@@ -168,33 +168,25 @@ export interface ObjectObservation {
   links: string[];
 }
 
-export interface RefundObservation {
+/**
+ * A refund, a dispute, or a flag (early fraud warning, review): what it last said and the payment
+ * it names. One shape for all three, as the core keeps them (`state::Linked`).
+ */
+export interface LinkedObservation {
   status: Status | null;
   at: number;
   amount_minor: number;
   currency: string | null;
   charge: string | null;
   payment_intent: string | null;
-}
-
-export interface DisputeObservation {
-  status: Status | null;
-  at: number;
-  amount_minor: number;
-  currency: string | null;
-  charge: string | null;
-  payment_intent: string | null;
+  /** A refund's or dispute's reason, a fraud warning's fraud type, a review's (closing) reason. */
   reason: string | null;
 }
 
+export type RefundObservation = LinkedObservation;
+export type DisputeObservation = LinkedObservation;
 /** An early fraud warning or a review. */
-export interface FlagObservation {
-  status: Status | null;
-  at: number;
-  charge: string | null;
-  payment_intent: string | null;
-  reason: string | null;
-}
+export type FlagObservation = LinkedObservation;
 
 /**
  * An order's state merged from its records, schema version 2 (pass it back as it is to the

@@ -14,6 +14,7 @@ export type {
   OrderTotals,
   OrderAttempt,
   ObjectObservation,
+  LinkedObservation,
   RefundObservation,
   DisputeObservation,
   FlagObservation,
