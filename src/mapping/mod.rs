@@ -21,6 +21,7 @@ pub mod custom;
 pub mod erp;
 pub mod nopcommerce;
 pub mod order_feed;
+pub mod payout;
 pub mod salesforce;
 
 /// A mapping that cannot be loaded or applied. `entry` names the offending part of a mapping

@@ -37,6 +37,9 @@ use serde_json::Value;
 use crate::money::{minor_to_decimal, parse_decimal, Currency};
 use crate::normalize::DEFAULT_ORDER_KEYS;
 
+pub mod balance;
+pub mod report;
+
 /// A Stripe payout, read leniently (unknown fields ignored, missing ones defaulted).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -258,9 +261,9 @@ pub struct Line {
     pub dispute_id: Option<String>,
     pub order_ref: Option<String>,
     /// For a charge in another currency: what the customer paid, in that currency.
-    pub customer_amount_minor: Option<i64>,
-    pub customer_amount: Option<Decimal>,
-    pub customer_currency: Option<String>,
+    pub customer_facing_amount_minor: Option<i64>,
+    pub customer_facing_amount: Option<Decimal>,
+    pub customer_facing_currency: Option<String>,
     pub exchange_rate: Option<Decimal>,
 }
 
@@ -388,8 +391,11 @@ fn build_line(txn: &BalanceTransaction) -> Line {
         })
         .collect();
     // The customer-facing amount: only a charge carries one, and only when expanded.
-    let (mut customer_amount_minor, mut customer_amount, mut customer_currency) =
-        (None, None, None);
+    let (
+        mut customer_facing_amount_minor,
+        mut customer_facing_amount,
+        mut customer_facing_currency,
+    ) = (None, None, None);
     if object.as_deref() == Some("charge") {
         if let (Some(amount), Some(code)) = (
             source.and_then(|s| s.amount),
@@ -397,9 +403,9 @@ fn build_line(txn: &BalanceTransaction) -> Line {
         ) {
             if !code.eq_ignore_ascii_case(&txn.currency) {
                 let currency = Currency::new(code).ok();
-                customer_amount_minor = Some(amount);
-                customer_amount = dec(amount, currency.as_ref());
-                customer_currency = Some(upper(code));
+                customer_facing_amount_minor = Some(amount);
+                customer_facing_amount = dec(amount, currency.as_ref());
+                customer_facing_currency = Some(upper(code));
             }
         }
     }
@@ -424,9 +430,9 @@ fn build_line(txn: &BalanceTransaction) -> Line {
         refund_id,
         dispute_id,
         order_ref: source.and_then(|s| order_ref(&s.metadata)),
-        customer_amount_minor,
-        customer_amount,
-        customer_currency,
+        customer_facing_amount_minor,
+        customer_facing_amount,
+        customer_facing_currency,
         exchange_rate: txn.exchange_rate,
     }
 }
@@ -435,9 +441,6 @@ fn build_line(txn: &BalanceTransaction) -> Line {
 /// the payout amount. The payout's own balance transaction (its `balance_transaction`, or a
 /// `payout` row whose source is the payout) is left out. See the module docs for the causes.
 pub fn reconcile_payout(payout: &Payout, transactions: &[BalanceTransaction]) -> Reconciliation {
-    let currency = Currency::new(&payout.currency).ok();
-    let cur = currency.as_ref();
-    let mut overflow = Overflow::default();
     let mut warnings = Vec::new();
     let mut lines: Vec<Line> = Vec::new();
     for txn in transactions {
@@ -453,7 +456,19 @@ pub fn reconcile_payout(payout: &Payout, transactions: &[BalanceTransaction]) ->
         }
         lines.push(build_line(txn));
     }
+    summarize(payout, lines, warnings)
+}
 
+/// Totals and the check for a payout's `lines`, however they were read (from balance
+/// transactions or from a report file): the one place where a reconciliation is decided.
+pub fn summarize(
+    payout: &Payout,
+    mut lines: Vec<Line>,
+    mut warnings: Vec<String>,
+) -> Reconciliation {
+    let currency = Currency::new(&payout.currency).ok();
+    let cur = currency.as_ref();
+    let mut overflow = Overflow::default();
     // Refunds and disputes of a charge in this payout inherit its order reference.
     let charge_orders: BTreeMap<String, String> = lines
         .iter()
@@ -653,7 +668,7 @@ mod tests {
         assert_eq!(first.charge_id.as_deref(), Some("ch_1"));
         assert_eq!(first.payment_intent_id.as_deref(), Some("pi_1"));
         assert_eq!(first.order_ref.as_deref(), Some("1001"));
-        assert_eq!(first.customer_amount_minor, None);
+        assert_eq!(first.customer_facing_amount_minor, None);
         assert_eq!(r.lines[1].payment_intent_id.as_deref(), Some("pi_2"));
         assert_eq!(r.lines[2].source_object.as_deref(), Some("charge"));
         assert_eq!(r.lines[2].charge_id.as_deref(), Some("ch_3"));
@@ -750,9 +765,9 @@ mod tests {
         assert!(r.balanced);
         let line = &r.lines[0];
         assert_eq!(line.gross.unwrap().to_string(), "10.87");
-        assert_eq!(line.customer_amount_minor, Some(1000));
-        assert_eq!(line.customer_amount.unwrap().to_string(), "10.00");
-        assert_eq!(line.customer_currency.as_deref(), Some("EUR"));
+        assert_eq!(line.customer_facing_amount_minor, Some(1000));
+        assert_eq!(line.customer_facing_amount.unwrap().to_string(), "10.00");
+        assert_eq!(line.customer_facing_currency.as_deref(), Some("EUR"));
         assert_eq!(line.exchange_rate.unwrap().to_string(), "1.0869");
         assert_eq!(line.order_ref.as_deref(), Some("A-7"));
         let json = serde_json::to_value(&r).unwrap();

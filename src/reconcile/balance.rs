@@ -1,0 +1,1 @@
+//! Balance summary for an interval, from balance transactions.

@@ -1,0 +1,1 @@
+//! Stripe's Reporting API files: itemized payout reconciliation and balance summary CSVs.
