@@ -350,6 +350,24 @@ pub struct StripeObject {
     pub email: Option<String>,
     pub name: Option<String>,
     pub deleted: Option<bool>,
+
+    // Reporting API report runs and Files.
+    pub report_type: Option<String>,
+    /// A report run's file, once it succeeded.
+    pub result: Option<Expandable<Ref>>,
+    pub parameters: Option<ReportParameters>,
+    /// A report run's error, when it failed.
+    pub error: Option<String>,
+}
+
+/// The parameters of a report run that say what it covers.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ReportParameters {
+    pub payout: Option<String>,
+    pub currency: Option<String>,
+    pub interval_start: Option<i64>,
+    pub interval_end: Option<i64>,
 }
 
 impl StripeObject {

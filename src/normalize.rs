@@ -59,6 +59,14 @@ pub enum Status {
     /// An event type stripe-bridge maps whose object could not be read (`reason` says which
     /// field); it never changes an order.
     Unreadable,
+    /// A Reporting API report run succeeded: its file can be downloaded.
+    ReportReady,
+    /// A report run failed.
+    ReportFailed,
+    /// New data is available for a report type.
+    ReportTypeUpdated,
+    /// A file was uploaded or created (a report's file, a dispute's evidence...).
+    FileCreated,
     /// An event type stripe-bridge does not map.
     Ignored,
 }
@@ -72,12 +80,28 @@ pub enum Concern {
     Flag,
     Payout,
     Customer,
+    /// Reporting API runs, report types and files: finance data to fetch, not an order's.
+    Report,
     /// Nothing to apply: ignored and unreadable events.
     Nothing,
 }
 
+impl Concern {
+    /// The snake_case name used in JSON and by the npm package's `statusConcern`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Concern::Payment => "payment",
+            Concern::Flag => "flag",
+            Concern::Payout => "payout",
+            Concern::Customer => "customer",
+            Concern::Report => "report",
+            Concern::Nothing => "nothing",
+        }
+    }
+}
+
 impl Status {
-    pub const ALL: [Status; 26] = [
+    pub const ALL: [Status; 30] = [
         Status::Pending,
         Status::RequiresAction,
         Status::Authorized,
@@ -102,6 +126,10 @@ impl Status {
         Status::FraudWarning,
         Status::ReviewOpen,
         Status::ReviewClosed,
+        Status::ReportReady,
+        Status::ReportFailed,
+        Status::ReportTypeUpdated,
+        Status::FileCreated,
         Status::Unreadable,
         Status::Ignored,
     ];
@@ -116,6 +144,7 @@ impl Status {
             FraudWarning | ReviewOpen | ReviewClosed => Concern::Flag,
             PayoutPending | PayoutPaid | PayoutFailed | PayoutCanceled => Concern::Payout,
             CustomerActive | CustomerDeleted => Concern::Customer,
+            ReportReady | ReportFailed | ReportTypeUpdated | FileCreated => Concern::Report,
             Unreadable | Ignored => Concern::Nothing,
         }
     }
@@ -152,6 +181,10 @@ impl Status {
             Status::FraudWarning => "fraud_warning",
             Status::ReviewOpen => "review_open",
             Status::ReviewClosed => "review_closed",
+            Status::ReportReady => "report_ready",
+            Status::ReportFailed => "report_failed",
+            Status::ReportTypeUpdated => "report_type_updated",
+            Status::FileCreated => "file_created",
             Status::Unreadable => "unreadable",
             Status::Ignored => "ignored",
         }
@@ -230,6 +263,11 @@ pub struct Record {
     pub risk_level: Option<String>,
     /// Payouts: expected arrival date, Unix seconds.
     pub arrival_date: Option<i64>,
+    /// Reporting API: the report type of a run (`payout_reconciliation.itemized.5`), or the
+    /// report type that has new data.
+    pub report_type: Option<String>,
+    /// A succeeded report run's file, or the file of `file.created`.
+    pub file: Option<String>,
 }
 
 /// Options for [`normalize`].
@@ -429,6 +467,22 @@ pub const EVENT_TYPES: &[(&str, &str, Rule)] = {
         ("customer.created", "customer", Fixed(CustomerActive)),
         ("customer.updated", "customer", Fixed(CustomerActive)),
         ("customer.deleted", "customer", Fixed(CustomerDeleted)),
+        ("file.created", "file", Fixed(FileCreated)),
+        (
+            "reporting.report_run.succeeded",
+            "reporting.report_run",
+            Fixed(ReportReady),
+        ),
+        (
+            "reporting.report_run.failed",
+            "reporting.report_run",
+            Fixed(ReportFailed),
+        ),
+        (
+            "reporting.report_type.updated",
+            "reporting.report_type",
+            Fixed(ReportTypeUpdated),
+        ),
     ]
 };
 
@@ -529,6 +583,8 @@ impl Record {
             failure: None,
             risk_level: None,
             arrival_date: None,
+            report_type: None,
+            file: None,
         }
     }
 
@@ -631,6 +687,9 @@ fn read_kind<'a>(kind: &str, obj: &'a StripeObject, record: &mut Record, facts: 
         "payout" => payout(obj, record, facts),
         "customer" => customer(obj, record),
         "radar.early_fraud_warning" | "review" => radar(obj, record),
+        "reporting.report_run" => report_run(obj, record),
+        "reporting.report_type" => record.report_type = obj.id.clone(),
+        "file" => record.file = obj.id.clone(),
         _ => {}
     }
 }
@@ -1008,6 +1067,16 @@ fn payout<'a>(obj: &'a StripeObject, r: &mut Record, f: &mut Facts<'a>) {
         "canceled" => Some(Status::PayoutCanceled),
         _ => None,
     });
+}
+
+/// Report runs: the report type, the file once it succeeded, the payout a payout report is
+/// about, and a failed run's error.
+fn report_run(obj: &StripeObject, r: &mut Record) {
+    r.report_type = obj.report_type.clone();
+    r.file = id_of(&obj.result);
+    let parameters = obj.parameters.as_ref();
+    r.payout = parameters.and_then(|p| p.payout.clone());
+    r.reason = obj.error.clone();
 }
 
 /// Early fraud warnings and reviews: the payment they are about, and why.

@@ -49,6 +49,7 @@ export type Status =
   | 'payout_pending'
   | 'payout_paid'
   | 'payout_failed'
+  | 'payout_canceled'
   | 'customer_active'
   | 'customer_deleted'
   /** Radar's early fraud warning on a charge: a flag on the payment, not a payment status. */
@@ -57,13 +58,21 @@ export type Status =
   | 'review_open'
   /** A Radar review was closed (a flag). */
   | 'review_closed'
+  /** reporting.report_run.succeeded: the run's `file` can be downloaded (`report_type`, `payout`). */
+  | 'report_ready'
+  /** reporting.report_run.failed (`reason`: the run's error). */
+  | 'report_failed'
+  /** reporting.report_type.updated: new data for `report_type`. */
+  | 'report_type_updated'
+  /** file.created (`file`). */
+  | 'file_created'
   /** A mapped event whose object could not be read (`reason` names the field); never changes an order. */
   | 'unreadable'
   /** An event type that is not mapped, or one the mode guard refused (`reason` says why). */
   | 'ignored';
 
 /** What a status is about (see statusConcern): only `payment` and `flag` records concern an order. */
-export type Concern = 'payment' | 'flag' | 'payout' | 'customer' | 'nothing';
+export type Concern = 'payment' | 'flag' | 'payout' | 'customer' | 'report' | 'nothing';
 
 /** A decimal amount in major units, exact, with the currency's decimals: "12.34", "500", "1.230". */
 export type DecimalString = string;
@@ -117,6 +126,10 @@ export interface NormalizedRecord {
   /** Radar's risk level of the charge (`normal`, `elevated`, `highest`, ...). */
   risk_level: string | null;
   arrival_date: number | null;
+  /** Reporting API: a run's report type, or the report type with new data. */
+  report_type: string | null;
+  /** A succeeded report run's file, or the file of `file.created`. */
+  file: string | null;
 }
 
 /** The amounts of an order in one currency, in minor units. */

@@ -11,7 +11,6 @@
 
 use stripe_bridge::mode::ModeGuard;
 use stripe_bridge::money::{self, Currency};
-use stripe_bridge::normalize::Concern;
 use stripe_bridge::signature::{self, Secret, Tolerance, Verifier};
 use stripe_bridge::standard_webhooks::WebhookSecret;
 use stripe_bridge::{normalize_json, NormalizeOptions, Record, Status};
@@ -142,21 +141,14 @@ fn record_json(record: &Record) -> Result<String, JsValue> {
 }
 
 /// What a record status is about (`Status::concern`): `payment` and `flag` concern an order's
-/// payment; `payout`, `customer` and `nothing` (ignored, unreadable) do not.
+/// payment; `payout`, `customer`, `report` and `nothing` (ignored, unreadable) do not.
 #[wasm_bindgen(js_name = statusConcern)]
 pub fn status_concern(status: &str) -> Result<String, JsValue> {
     let status = Status::ALL
         .into_iter()
         .find(|s| s.as_str() == status)
         .ok_or_else(|| argument_error("not a record status"))?;
-    Ok(match status.concern() {
-        Concern::Payment => "payment",
-        Concern::Flag => "flag",
-        Concern::Payout => "payout",
-        Concern::Customer => "customer",
-        Concern::Nothing => "nothing",
-    }
-    .to_owned())
+    Ok(status.concern().as_str().to_owned())
 }
 
 /// The timestamp a `Stripe-Signature` header signs (after the header and body checks), for

@@ -160,7 +160,7 @@ impl OrderBook {
             Concern::Payment | Concern::Flag => {
                 self.apply_payment(book, record, mode, &profile).await?
             }
-            Concern::Payout | Concern::Customer => {
+            Concern::Payout | Concern::Customer | Concern::Report => {
                 // No order: forwarded as a record (or the profile's mapping of it).
                 let message = event_message(record, &profile)?;
                 let mut writes: Vec<(String, String)> = Vec::new();
