@@ -38,6 +38,7 @@ use crate::money::{minor_to_decimal, parse_decimal, Currency};
 use crate::normalize::DEFAULT_ORDER_KEYS;
 
 pub mod balance;
+pub mod fetch;
 pub mod report;
 
 /// A Stripe payout, read leniently (unknown fields ignored, missing ones defaulted).
@@ -53,6 +54,9 @@ pub struct Payout {
     /// Automatic payouts are tied to their transactions; manual ones are not.
     pub automatic: bool,
     pub arrival_date: i64,
+    /// `completed` once every transaction is tied to the payout, `in_progress` before,
+    /// `not_applicable`; absent in older API versions.
+    pub reconciliation_status: Option<String>,
     /// The id of the payout's own balance transaction (expanded or not).
     #[serde(deserialize_with = "expandable_id")]
     pub balance_transaction: Option<String>,
@@ -225,7 +229,7 @@ pub struct BalanceTransaction {
 }
 
 /// One fee component of a [`Line`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LineFee {
     pub kind: String,
     pub amount_minor: i64,
@@ -236,7 +240,7 @@ pub struct LineFee {
 }
 
 /// One balance transaction of the payout, itemized.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Line {
     pub balance_transaction_id: String,
     pub kind: String,
@@ -268,7 +272,7 @@ pub struct Line {
 }
 
 /// Totals of one reporting category.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct CategoryTotal {
     pub count: u64,
     pub gross_minor: i64,
@@ -280,7 +284,7 @@ pub struct CategoryTotal {
 }
 
 /// Totals of one order: its charges (gross), fees, refunds and disputes (negative), and net.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct OrderTotal {
     pub gross_minor: i64,
     pub fee_minor: i64,
@@ -295,7 +299,7 @@ pub struct OrderTotal {
 }
 
 /// The result of [`reconcile_payout`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reconciliation {
     pub payout_id: String,
     /// Upper-case ISO code (as given, upper-cased, when unknown here).
@@ -441,21 +445,7 @@ fn build_line(txn: &BalanceTransaction) -> Line {
 /// the payout amount. The payout's own balance transaction (its `balance_transaction`, or a
 /// `payout` row whose source is the payout) is left out. See the module docs for the causes.
 pub fn reconcile_payout(payout: &Payout, transactions: &[BalanceTransaction]) -> Reconciliation {
-    let mut warnings = Vec::new();
-    let mut lines: Vec<Line> = Vec::new();
-    for txn in transactions {
-        if is_own_row(payout, txn) {
-            let expected = payout.amount.checked_neg();
-            if Some(txn.net) != expected {
-                warnings.push(format!(
-                    "the payout's own transaction {} has net {}, not minus the payout amount",
-                    txn.id, txn.net
-                ));
-            }
-            continue;
-        }
-        lines.push(build_line(txn));
-    }
+    let (lines, warnings) = fetch::lines_of(payout, transactions);
     summarize(payout, lines, warnings)
 }
 
@@ -595,6 +585,7 @@ mod tests {
             status: "paid".into(),
             automatic: true,
             arrival_date: 1_700_100_000,
+            reconciliation_status: Some("completed".into()),
             balance_transaction: Some("txn_po".into()),
         }
     }
