@@ -38,6 +38,9 @@ node --test worker/test/*.test.mjs
 log "Worker: load and fault run (10,000 events, 20 % duplicates, flaky backend)"
 node worker/test/load.mjs --events 10000 --concurrency 16
 
+log "Stripe API stand-in: paging, expansion, report runs, validation against Stripe's OpenAPI description"
+node --test examples/test/*.test.mjs
+
 log "nopCommerce proxy on a real PostgreSQL (and through the Worker)"
 bash scripts/with-postgres.sh node --test examples/nopcommerce-proxy/test/*.test.mjs
 

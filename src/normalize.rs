@@ -759,6 +759,37 @@ fn expanded_balance(bt: &Option<Expandable<BalanceTransaction>>) -> Option<Balan
     })
 }
 
+impl Record {
+    /// The balance transaction whose fee and net this record still lacks: a paid or authorized
+    /// charge (or a PaymentIntent's charge) that names one without its amounts. Webhooks carry
+    /// the id only; fetch it (`GET /v1/balance_transactions/{id}`) and give it to
+    /// [`Record::with_balance_transaction`].
+    pub fn missing_fee(&self) -> Option<&str> {
+        let paid = matches!(
+            self.status,
+            Status::Paid | Status::PartiallyRefunded | Status::Refunded
+        );
+        let id = self.balance_transaction.as_deref()?;
+        (paid && self.fee_minor.is_none() && id.starts_with("txn_")).then_some(id)
+    }
+
+    /// Fee, net and settlement currency from the record's balance transaction, read
+    /// separately; a transaction with another id, or without amounts, changes nothing.
+    pub fn with_balance_transaction(&mut self, bt: &crate::reconcile::BalanceTransaction) {
+        if self.balance_transaction.as_deref() != Some(bt.id.as_str()) || bt.currency.is_empty() {
+            return;
+        }
+        apply_balance(
+            self,
+            Balance {
+                fee: bt.fee,
+                net: bt.net,
+                currency: &bt.currency,
+            },
+        );
+    }
+}
+
 fn apply_balance(record: &mut Record, balance: Balance<'_>) {
     let Ok(currency) = Currency::new(balance.currency) else {
         return;
@@ -1144,6 +1175,29 @@ mod tests {
         let json = serde_json::to_value(&r).unwrap();
         assert_eq!(json["amount"], "12.340");
         assert_eq!(json["amount_minor"], 12340);
+    }
+
+    #[test]
+    fn a_balance_transaction_read_later_gives_the_fee() {
+        let mut r = norm(&event(
+            "charge.succeeded",
+            r#"{"id":"ch_1","object":"charge","amount":1000,"currency":"eur","status":"succeeded","captured":true,
+                "payment_intent":"pi_1","balance_transaction":"txn_1"}"#,
+        ));
+        assert_eq!(r.missing_fee(), Some("txn_1"));
+        let other: crate::reconcile::BalanceTransaction =
+            serde_json::from_str(r#"{"id":"txn_2","fee":1,"net":2,"currency":"usd"}"#).unwrap();
+        r.with_balance_transaction(&other);
+        assert_eq!(r.fee_minor, None, "another transaction changes nothing");
+        let bt: crate::reconcile::BalanceTransaction = serde_json::from_str(
+            r#"{"id":"txn_1","amount":1085,"fee":62,"net":1023,"currency":"usd"}"#,
+        )
+        .unwrap();
+        r.with_balance_transaction(&bt);
+        assert_eq!((r.fee_minor, r.net_minor), (Some(62), Some(1023)));
+        assert_eq!(r.fee.unwrap().to_string(), "0.62");
+        assert_eq!(r.settlement_currency.as_deref(), Some("USD"));
+        assert_eq!(r.missing_fee(), None);
     }
 
     #[test]

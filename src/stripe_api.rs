@@ -19,6 +19,8 @@ use crate::payment_request::{RequestError, StripeRequest};
 pub const API_VERSION: &str = "2025-09-30.clover";
 /// Stripe's API base URL.
 pub const API_BASE: &str = "https://api.stripe.com";
+/// Where Stripe serves file contents (report runs' CSVs): `GET {FILES_BASE}/v1/files/{id}/contents`.
+pub const FILES_BASE: &str = "https://files.stripe.com";
 /// Default number of retries after the first attempt.
 pub const DEFAULT_MAX_RETRIES: u32 = 3;
 const BACKOFF_INITIAL_MS: u64 = 500;
@@ -49,6 +51,15 @@ pub fn request_headers(request: &StripeRequest, api_key: &str) -> [(&'static str
             "application/x-www-form-urlencoded".to_owned(),
         ),
         ("idempotency-key", request.idempotency_key.clone()),
+        ("stripe-version", API_VERSION.to_owned()),
+    ]
+}
+
+/// The headers of a `GET` (a retrieve, a list page, a file download) with `api_key`: the key
+/// as a bearer token and `Stripe-Version: API_VERSION`. Reads need no Idempotency-Key.
+pub fn get_headers(api_key: &str) -> [(&'static str, String); 2] {
+    [
+        ("authorization", format!("Bearer {api_key}")),
         ("stripe-version", API_VERSION.to_owned()),
     ]
 }

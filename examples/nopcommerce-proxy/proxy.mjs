@@ -22,11 +22,24 @@
 // Either way the update comes from the whole state through stripe-bridge's nopCommerce plan
 // (planNopCommerceUpdate: nopCommerce's own guards), so delivery order does not matter.
 //
+// And the payout forwards (told apart by `type`), with TARGET_PROFILE=nopcommerce:
+//
+//   - `payout.reconciliation` parts (webhook id `<payout>.<part>`): acknowledged and logged.
+//   - `payout.mapping` (webhook id `<payout>.mapping.<chunk>`): `{ type, payout_id, chunk: 1,
+//     chunks: 1, mapping }`, or, for a mapping over 96,000 bytes, `chunks` messages with `text`
+//     pieces of its JSON. Chunks are kept ("StripeBridgePayoutChunk") until all are in; then, in
+//     the same transaction, each note of the mapping becomes one "OrderNote" of the order its
+//     `order_id` names (found as an `order_ref` is), once per payout and order
+//     ("StripeBridgePayoutNote"). Orders that do not exist are skipped and listed in the answer.
+//     See applyPayoutMapping.
+//
 // Answers: 200 applied / duplicate / stale / ignored (payouts, customers and other records that
-// concern no order); 400 bad signature or a body that is neither kind; 405 not a POST; 409 no
+// concern no order; payout reconciliation parts); 202 stored (a payout mapping chunk, waiting
+// for the others); 400 bad signature or a body that is none of these kinds; 405 not a POST; 409 no
 // such order (yet: the Worker's queue retries); 413 body over `maxBodyBytes` (256 KB by
 // default); 422 a record or state that cannot be applied (unreadable record, state this version
-// cannot read, a merge the state refuses: retried, then kept in the Worker's dead letters);
+// cannot read, a merge the state refuses, a payout mapping that is not a nopCommerce mapping of
+// its payout: retried, then kept in the Worker's dead letters);
 // 500 database or other errors (retried). Nothing is acknowledged unless it was applied or
 // there was nothing to apply.
 import { createServer } from 'node:http';
@@ -80,7 +93,8 @@ function canonical(value) {
 async function lockOrderByRef(client, ref) {
   if (!nonEmpty(ref)) return null;
   const lookups = [];
-  if (/^\d{1,10}$/.test(ref) && Number(ref) <= 2147483647) lookups.push(['"Id" = $1', Number(ref)]);
+  const id = orderIdOf(ref);
+  if (id !== null) lookups.push(['"Id" = $1', id]);
   const guid = orderGuid(ref);
   if (guid) lookups.push(['"OrderGuid" = $1::uuid', guid]);
   lookups.push(['"CustomOrderNumber" = $1', ref]);
@@ -92,6 +106,53 @@ async function lockOrderByRef(client, ref) {
     if (rows[0]) return rows[0];
   }
   return null;
+}
+
+/** The order id an order reference can be (decimal digits, an integer column), or null. */
+function orderIdOf(ref) {
+  return /^\d{1,10}$/.test(ref) && Number(ref) <= 2147483647 ? Number(ref) : null;
+}
+
+/**
+ * The orders many references name, found as lockOrderByRef finds one (by Id, else by OrderGuid,
+ * else by CustomOrderNumber; the lowest Id of several; never deleted orders) but in at most two
+ * queries, not locked: a Map from each reference found to its order's Id. (The custom order
+ * numbers of the references not found otherwise are matched in one join: where no index covers
+ * "CustomOrderNumber", a lookup per reference would make a payout of a thousand orders a
+ * thousand scans of "Order".)
+ */
+async function orderIdsByRefs(client, refs) {
+  const found = new Map();
+  const unique = [...new Set(refs.filter(nonEmpty))];
+  const byId = unique.filter((r) => orderIdOf(r) !== null);
+  const byGuid = unique.filter((r) => orderGuid(r) !== null);
+  const parts = [];
+  const values = [];
+  if (byId.length) {
+    values.push(byId, byId.map(orderIdOf));
+    parts.push(`SELECT r.ref, min(o."Id") AS "Id" FROM unnest($${values.length - 1}::text[], $${values.length}::int[]) AS r(ref, id)
+      JOIN "Order" o ON o."Id" = r.id WHERE NOT o."Deleted" GROUP BY r.ref`);
+  }
+  if (byGuid.length) {
+    values.push(byGuid, byGuid.map(orderGuid));
+    parts.push(`SELECT r.ref, min(o."Id") AS "Id" FROM unnest($${values.length - 1}::text[], $${values.length}::uuid[]) AS r(ref, guid)
+      JOIN "Order" o ON o."OrderGuid" = r.guid WHERE NOT o."Deleted" GROUP BY r.ref`);
+  }
+  if (parts.length) {
+    // (No reference is both: a GUID has 32 hex digits, an id at most 10 digits.)
+    const { rows } = await client.query(parts.join(' UNION ALL '), values);
+    for (const row of rows) found.set(row.ref, row.Id);
+  }
+  const rest = unique.filter((r) => !found.has(r));
+  if (rest.length) {
+    const { rows } = await client.query(
+      `SELECT r.ref, min(o."Id") AS "Id" FROM unnest($1::text[]) AS r(ref)
+       JOIN "Order" o ON o."CustomOrderNumber" = r.ref::citext WHERE NOT o."Deleted" GROUP BY r.ref`,
+      [rest],
+    );
+    for (const row of rows) found.set(row.ref, row.Id);
+  }
+  return found;
 }
 
 /**
@@ -391,18 +452,224 @@ export async function applyStateForward(pool, forward, { storeCurrency }) {
   });
 }
 
+// ---------------------------------------------------------------------------------------------
+// Payouts (TARGET_PROFILE=nopcommerce): the Worker forwards each reconciled payout in parts
+// (`payout.reconciliation`, acknowledged and logged only) and then its mapping
+// (`payout.mapping`): one internal order note per order settled in the payout. A mapping over
+// the Worker's inline limit comes as `chunks` messages of `text` that, joined in chunk order, are
+// the mapping's JSON; chunks arrive in any order and more than once, so they are kept in
+// "StripeBridgePayoutChunk" until the set is complete. Each note is written once per payout and
+// order ("StripeBridgePayoutNote"), however often the mapping is delivered or the payout
+// reconciled again.
+// ---------------------------------------------------------------------------------------------
+
+/** Most chunks a mapping may announce (each at most ~96 KB of text: ~96 MB in all). */
+export const MAX_PAYOUT_CHUNKS = 1000;
+/** Unknown order references listed in an answer or a log line (all are counted). */
+const MAX_LISTED_REFS = 100;
+
+const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+/** PostgreSQL text cannot hold NUL. */
+const storable = (s) => typeof s === 'string' && !s.includes('\u0000');
+
+/** Whether a verified body is one of the Worker's payout forwards (`type` payout.mapping / payout.reconciliation). */
+export function payoutKind(body) {
+  if (!isObject(body) || isStateForward(body)) return null;
+  if (body.type === 'payout.mapping') return 'payout_mapping';
+  if (body.type === 'payout.reconciliation') return 'payout_reconciliation';
+  return null;
+}
+
+/** Why a `payout.mapping` message is malformed, or null. */
+function payoutMessageProblem(m) {
+  if (!nonEmpty(m.payout_id) || m.payout_id.length > 255 || !storable(m.payout_id)) return 'payout_id must be a non-empty string';
+  if (!Number.isSafeInteger(m.chunks) || m.chunks < 1 || m.chunks > MAX_PAYOUT_CHUNKS) return `chunks must be an integer from 1 to ${MAX_PAYOUT_CHUNKS}`;
+  if (!Number.isSafeInteger(m.chunk) || m.chunk < 1 || m.chunk > m.chunks) return 'chunk must be an integer from 1 to chunks';
+  const inline = 'mapping' in m;
+  if (inline === 'text' in m) return 'exactly one of mapping and text';
+  if (inline && m.chunks !== 1) return 'an inline mapping is chunk 1 of 1';
+  if (inline && !isObject(m.mapping)) return 'mapping must be an object';
+  if (!inline && !storable(m.text)) return 'text must be a string (without NUL)';
+  return null;
+}
+
+/**
+ * The notes of a nopCommerce payout mapping (`{ profile: "nopcommerce", payout_id, arrival_date,
+ * notes: [{ order_id, order_note, display_to_customer }] }`), or `{ problem }`.
+ */
+export function payoutNotes(mapping, payoutId) {
+  if (!isObject(mapping)) return { problem: 'the mapping is not a JSON object' };
+  if (mapping.profile !== 'nopcommerce') return { problem: `a mapping for profile ${JSON.stringify(mapping.profile ?? null)}, not nopcommerce (TARGET_PROFILE)` };
+  if (mapping.payout_id !== payoutId) return { problem: `the mapping is for payout ${JSON.stringify(mapping.payout_id ?? null)}, the message for ${payoutId}` };
+  if (!Array.isArray(mapping.notes)) return { problem: 'notes must be a list' };
+  for (const [i, n] of mapping.notes.entries()) {
+    if (!isObject(n) || !nonEmpty(n.order_id) || !storable(n.order_id) || !nonEmpty(n.order_note) || !storable(n.order_note)) {
+      return { problem: `note ${i + 1} needs an order_id and an order_note (non-empty strings)` };
+    }
+    if (n.display_to_customer !== undefined && typeof n.display_to_customer !== 'boolean') {
+      return { problem: `note ${i + 1}: display_to_customer must be a boolean` };
+    }
+  }
+  return { notes: mapping.notes };
+}
+
+/**
+ * Writes a payout's notes in the caller's transaction: each note's order found as state
+ * forwards find theirs (orderIdsByRefs), notes of one order (two references naming it) joined
+ * into one, and an "OrderNote" inserted for each order this payout has not noted yet. Returns
+ * `{ notesAdded, notesPresent, unknownOrders }` (the references no order has).
+ */
+async function writePayoutNotes(client, payoutId, notes) {
+  const byOrder = new Map();
+  const unknownOrders = [];
+  const resolved = await orderIdsByRefs(client, notes.map((n) => n.order_id));
+  for (const note of notes) {
+    const orderId = resolved.get(note.order_id) ?? null;
+    if (orderId === null) {
+      unknownOrders.push(note.order_id);
+      continue;
+    }
+    const seen = byOrder.get(orderId);
+    if (seen) {
+      seen.text.push(note.order_note);
+      seen.display &&= note.display_to_customer === true;
+    } else {
+      byOrder.set(orderId, { text: [note.order_note], display: note.display_to_customer === true });
+    }
+  }
+  if (!byOrder.size) return { notesAdded: 0, notesPresent: 0, unknownOrders };
+  // Claim (payout, order) first: an order claimed before (an earlier delivery or reconciliation)
+  // gets no second note.
+  const { rows: claimed } = await client.query(
+    `INSERT INTO "StripeBridgePayoutNote" ("PayoutId", "OrderId", "CreatedOnUtc")
+     SELECT $1, o, now() at time zone 'utc' FROM unnest($2::int[]) AS o
+     ON CONFLICT ("PayoutId", "OrderId") DO NOTHING RETURNING "OrderId"`,
+    [payoutId, [...byOrder.keys()]],
+  );
+  const fresh = new Set(claimed.map((r) => r.OrderId));
+  const add = [...byOrder].filter(([orderId]) => fresh.has(orderId));
+  if (add.length) {
+    // In the mapping's order; each note's id kept with its claim.
+    await client.query(
+      `WITH n AS (
+         INSERT INTO "OrderNote" ("OrderId", "Note", "DownloadId", "DisplayToCustomer", "CreatedOnUtc")
+         SELECT o, t, 0, d, now() at time zone 'utc' FROM unnest($2::int[], $3::text[], $4::boolean[]) WITH ORDINALITY AS v(o, t, d, i) ORDER BY i
+         RETURNING "Id", "OrderId")
+       UPDATE "StripeBridgePayoutNote" p SET "OrderNoteId" = n."Id" FROM n WHERE p."PayoutId" = $1 AND p."OrderId" = n."OrderId"`,
+      [payoutId, add.map(([o]) => o), add.map(([, v]) => v.text.join('\n')), add.map(([, v]) => v.display)],
+    );
+  }
+  return { notesAdded: add.length, notesPresent: byOrder.size - add.length, unknownOrders };
+}
+
+/** Serializes the transactions of one payout (its chunks, its notes) until commit. */
+async function lockPayout(client, payoutId) {
+  await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('stripe-bridge payout ' || $1, 0))`, [payoutId]);
+}
+
+/**
+ * Applies one `payout.mapping` message. Returns `{ result, payoutId, chunk, chunks, received?,
+ * notesAdded?, notesPresent?, unknownOrders?, reason? }` where result is `applied` (the mapping
+ * was complete: its new notes written, possibly none), `duplicate` (complete, nothing new:
+ * every order of it that exists already has its note for this payout), `stored` (a chunk kept
+ * until the others arrive), `invalid_payout_mapping` (a malformed message) or `invalid_mapping`
+ * (a complete mapping that
+ * does not read as a nopCommerce mapping for this payout; the chunk is kept, in case a chunk of
+ * another reconciliation of the payout is what spoils the set, until its own arrives). Unknown
+ * orders are skipped (and listed): answering 2xx, the Worker does not retry the whole payout for
+ * an order that may never exist; a delivery after the order exists adds its note. Throws on
+ * database errors.
+ */
+export async function applyPayoutMapping(pool, message) {
+  const problem = payoutMessageProblem(message);
+  const { payout_id: payoutId, chunk, chunks } = message;
+  const base = { payoutId: nonEmpty(payoutId) ? payoutId : null, chunk: chunk ?? null, chunks: chunks ?? null };
+  if (problem) return { ...base, result: 'invalid_payout_mapping', reason: problem };
+  const apply = async (client, mapping) => {
+    const { notes, problem: invalid } = payoutNotes(mapping, payoutId);
+    if (invalid) return { result: 'invalid_mapping', reason: invalid };
+    const written = await writePayoutNotes(client, payoutId, notes);
+    const result = written.notesAdded === 0 && written.notesPresent > 0 ? 'duplicate' : 'applied';
+    return { result, ...written };
+  };
+  if ('mapping' in message) {
+    return inTransaction(pool, async (client) => {
+      await lockPayout(client, payoutId);
+      const outcome = await apply(client, message.mapping);
+      return { commit: outcome.result !== 'invalid_mapping', ...base, ...outcome };
+    });
+  }
+  return inTransaction(pool, async (client) => {
+    await lockPayout(client, payoutId);
+    // The newest copy of a chunk wins: a delivery again brings the same text, a later
+    // reconciliation of the payout its own.
+    await client.query(
+      `INSERT INTO "StripeBridgePayoutChunk" ("PayoutId", "Chunk", "Chunks", "Text", "ReceivedOnUtc") VALUES ($1, $2, $3, $4, now() at time zone 'utc')
+       ON CONFLICT ("PayoutId", "Chunk") DO UPDATE SET "Chunks" = EXCLUDED."Chunks", "Text" = EXCLUDED."Text", "ReceivedOnUtc" = EXCLUDED."ReceivedOnUtc"`,
+      [payoutId, chunk, chunks, message.text],
+    );
+    const { rows } = await client.query(
+      `SELECT "Text" FROM "StripeBridgePayoutChunk" WHERE "PayoutId" = $1 AND "Chunks" = $2 ORDER BY "Chunk"`,
+      [payoutId, chunks],
+    );
+    if (rows.length < chunks) return { commit: true, ...base, result: 'stored', received: rows.length };
+    let mapping;
+    try {
+      mapping = JSON.parse(rows.map((r) => r.Text).join(''));
+    } catch (e) {
+      return { commit: true, ...base, result: 'invalid_mapping', received: rows.length, reason: `the joined chunks are not JSON (${e.message})` };
+    }
+    const outcome = await apply(client, mapping);
+    if (outcome.result !== 'invalid_mapping') {
+      // Chunks another reconciliation announced in another count can never complete a set now.
+      await client.query(`DELETE FROM "StripeBridgePayoutChunk" WHERE "PayoutId" = $1 AND "Chunks" <> $2`, [payoutId, chunks]);
+    }
+    return { commit: true, ...base, received: rows.length, ...outcome };
+  });
+}
+
+/** A `payout.reconciliation` part: acknowledged (nothing to write), summarized for the log. */
+export function payoutReconciliationPart(body) {
+  const summary = isObject(body.summary) ? body.summary : {};
+  return {
+    result: 'ignored',
+    payoutId: nonEmpty(body.payout_id) ? body.payout_id : null,
+    part: Number.isSafeInteger(body.part) ? body.part : null,
+    parts: Number.isSafeInteger(body.parts) ? body.parts : null,
+    balanced: typeof summary.balanced === 'boolean' ? summary.balanced : null,
+  };
+}
+
+/** The answer (and log fields) of a payout forward's outcome. */
+function payoutFields(outcome) {
+  const fields = { payout_id: outcome.payoutId ?? null };
+  for (const [key, name] of [['part', 'part'], ['parts', 'parts'], ['balanced', 'balanced'], ['chunk', 'chunk'], ['chunks', 'chunks'],
+    ['received', 'received'], ['notesAdded', 'notes_added'], ['notesPresent', 'notes_present']]) {
+    if (outcome[key] !== undefined) fields[name] = outcome[key];
+  }
+  if (outcome.unknownOrders) {
+    fields.unknown_orders = outcome.unknownOrders.length;
+    if (outcome.unknownOrders.length) fields.unknown_order_refs = outcome.unknownOrders.slice(0, MAX_LISTED_REFS);
+  }
+  if (outcome.reason) fields.reason = outcome.reason;
+  return fields;
+}
+
 /** HTTP status of each outcome: only what was applied, or needs nothing, is acknowledged. */
 const STATUS = {
   applied: 200,
   duplicate: 200,
   stale: 200,
   ignored: 200,
+  stored: 202,
   invalid_forward: 400,
+  invalid_payout_mapping: 400,
   invalid_record: 400,
   unknown_order: 409,
   refused: 422,
   unreadable: 422,
   invalid_state: 422,
+  invalid_mapping: 422,
 };
 
 function reply(res, status, body) {
@@ -444,8 +711,8 @@ function readBody(req, res, limit) {
 }
 
 /**
- * The HTTP service: POST a forward (Standard Webhooks signed with `secret`), a state forward or
- * a record (see the top of this file for the answers).
+ * The HTTP service: POST a forward (Standard Webhooks signed with `secret`), a state forward, a
+ * record or a payout forward (see the top of this file for the answers).
  */
 export function createProxy({ pool, secret, storeCurrency, maxBodyBytes = MAX_BODY_BYTES, log = () => {} }) {
   return createServer(async (req, res) => {
@@ -471,6 +738,19 @@ export function createProxy({ pool, secret, storeCurrency, maxBodyBytes = MAX_BO
     } catch (e) {
       log({ outcome: 'bad_signature', webhook_id: webhookId, code: e.code });
       reply(res, 400, { result: 'bad_signature', code: e.code });
+      return;
+    }
+    const payoutForward = payoutKind(payload);
+    if (payoutForward) {
+      try {
+        const outcome = payoutForward === 'payout_mapping' ? await applyPayoutMapping(pool, payload) : payoutReconciliationPart(payload);
+        const fields = payoutFields(outcome);
+        log({ outcome: outcome.result, kind: payoutForward, webhook_id: webhookId, ...fields });
+        reply(res, STATUS[outcome.result] ?? 500, { result: outcome.result, ...fields });
+      } catch (e) {
+        log({ outcome: 'error', kind: payoutForward, webhook_id: webhookId, payout_id: payload.payout_id ?? null, error: e.message });
+        reply(res, 500, { result: 'error' });
+      }
       return;
     }
     const kind = isStateForward(payload) ? 'state' : 'record';

@@ -81,3 +81,37 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
 $$;
 CREATE INDEX IF NOT EXISTS "IX_StripeBridgeOrderState_PaymentIds"
   ON "StripeBridgeOrderState" USING gin ("StripeBridgePaymentIds"("State"));
+
+-- Payout mappings (the Worker's TARGET_PROFILE=nopcommerce): a mapping over the Worker's inline
+-- limit (96,000 bytes) arrives as chunks of its JSON text, in any order and more than once. Each
+-- is kept here until chunks 1..n announcing the same count n are all in; the set is then applied
+-- in the same transaction. Kept afterwards too: a chunk delivered again finds its set complete and
+-- adds nothing. A chunk received again replaces the stored copy (the newest wins, so a later
+-- reconciliation of the payout replaces the earlier one's chunks); chunks of another count are
+-- deleted when a set is applied. Nothing reads old rows: delete them when you like, e.g.
+--   DELETE FROM "StripeBridgePayoutChunk" WHERE "ReceivedOnUtc" < now() - interval '90 days';
+CREATE TABLE IF NOT EXISTS "StripeBridgePayoutChunk" (
+  "PayoutId" text NOT NULL,
+  "Chunk" integer NOT NULL,
+  "Chunks" integer NOT NULL,
+  "Text" text NOT NULL,
+  "ReceivedOnUtc" timestamp NOT NULL,
+  CONSTRAINT "PK_StripeBridgePayoutChunk" PRIMARY KEY ("PayoutId", "Chunk"),
+  CONSTRAINT "CK_StripeBridgePayoutChunk_Chunk" CHECK ("Chunk" BETWEEN 1 AND "Chunks")
+);
+
+-- The payout notes written: one row per payout and order, claimed in the transaction that
+-- inserts the "OrderNote", so redeliveries and reconciling a payout again never add a second note
+-- (deleting the note in nopCommerce does not bring it back: "OrderNoteId" becomes null).
+CREATE TABLE IF NOT EXISTS "StripeBridgePayoutNote" (
+  "PayoutId" text NOT NULL,
+  "OrderId" integer NOT NULL
+    CONSTRAINT "FK_StripeBridgePayoutNote_OrderId_Order_Id" REFERENCES "Order" ("Id") ON DELETE CASCADE,
+  "OrderNoteId" integer NULL
+    CONSTRAINT "FK_StripeBridgePayoutNote_OrderNoteId_OrderNote_Id" REFERENCES "OrderNote" ("Id") ON DELETE SET NULL,
+  "CreatedOnUtc" timestamp NOT NULL,
+  CONSTRAINT "PK_StripeBridgePayoutNote" PRIMARY KEY ("PayoutId", "OrderId")
+);
+-- (For the foreign keys: deleting an order or a note finds its rows here by index.)
+CREATE INDEX IF NOT EXISTS "IX_StripeBridgePayoutNote_OrderId" ON "StripeBridgePayoutNote" ("OrderId");
+CREATE INDEX IF NOT EXISTS "IX_StripeBridgePayoutNote_OrderNoteId" ON "StripeBridgePayoutNote" ("OrderNoteId");

@@ -163,6 +163,17 @@ impl Profile {
         self.map_view(record, Some(state))
     }
 
+    /// Maps a reconciled payout to the target's JSON (ERP journal, nopCommerce order notes,
+    /// Salesforce payout and transaction records, order-feed settlements, or the reconciliation
+    /// itself for `record`); `None` for custom mappings. See [`payout::map_for_profile`].
+    pub fn map_payout(
+        &self,
+        payout: &crate::reconcile::Payout,
+        reconciliation: &crate::reconcile::Reconciliation,
+    ) -> Result<Option<String>, payout::PayoutMapError> {
+        payout::map_for_profile(self, payout, reconciliation)
+    }
+
     fn map_view(
         &self,
         record: &Record,

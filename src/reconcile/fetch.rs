@@ -46,6 +46,19 @@ pub fn payout_path(id: &str) -> Result<String, RequestError> {
     Ok(format!("/v1/payouts/{}", checked_id("payout", id)?))
 }
 
+/// `GET` path of one balance transaction (a charge's fee and net, [`crate::Record::missing_fee`]).
+pub fn balance_transaction_path(id: &str) -> Result<String, RequestError> {
+    Ok(format!(
+        "/v1/balance_transactions/{}",
+        checked_id("balance_transaction", id)?
+    ))
+}
+
+/// Reads `GET /v1/balance_transactions/{id}`.
+pub fn parse_balance_transaction(body: &[u8]) -> Result<BalanceTransaction, crate::Error> {
+    serde_json::from_slice(body).map_err(|e| invalid_response("a balance transaction", e))
+}
+
 /// `GET` path of one charge or PaymentIntent (by its id's prefix).
 pub fn lookup_path(lookup: &Lookup) -> Result<String, RequestError> {
     match lookup {
@@ -64,6 +77,19 @@ pub fn page_path(payout_id: &str, starting_after: Option<&str>) -> Result<String
         .append_pair("payout", checked_id("payout", payout_id)?)
         .append_pair("limit", &PAGE_LIMIT.to_string())
         .append_pair("expand[]", "data.source");
+    if let Some(cursor) = starting_after {
+        query.append_pair("starting_after", checked_id("starting_after", cursor)?);
+    }
+    Ok(format!("/v1/balance_transactions?{}", query.finish()))
+}
+
+/// `GET` path of one page of every balance transaction created before `end` (Unix seconds),
+/// for a balance summary.
+pub fn created_before_path(end: i64, starting_after: Option<&str>) -> Result<String, RequestError> {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query
+        .append_pair("created[lt]", &end.to_string())
+        .append_pair("limit", &PAGE_LIMIT.to_string());
     if let Some(cursor) = starting_after {
         query.append_pair("starting_after", checked_id("starting_after", cursor)?);
     }
@@ -171,7 +197,8 @@ pub fn lines_of(payout: &Payout, transactions: &[BalanceTransaction]) -> (Vec<Li
 }
 
 /// A charge or PaymentIntent to read for its metadata.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, Deserialize)]
+#[serde(tag = "object", content = "id", rename_all = "snake_case")]
 pub enum Lookup {
     Charge(String),
     PaymentIntent(String),
@@ -181,7 +208,8 @@ pub enum Lookup {
 struct Known<'a> {
     charges: BTreeMap<&'a str, &'a Source>,
     intents: BTreeMap<&'a str, &'a Source>,
-    charge_orders: BTreeSet<&'a str>,
+    /// The charges paid out in this payout, by id.
+    payout_charges: BTreeMap<&'a str, &'a Line>,
 }
 
 impl<'a> Known<'a> {
@@ -193,28 +221,33 @@ impl<'a> Known<'a> {
                 .map(|s| (s.id.as_str(), s))
                 .collect::<BTreeMap<_, _>>()
         };
-        let charge_orders = lines
+        let payout_charges = lines
             .iter()
-            .filter(|l| l.source_object.as_deref() == Some("charge") && l.order_ref.is_some())
-            .filter_map(|l| l.charge_id.as_deref())
+            .filter(|l| l.source_object.as_deref() == Some("charge"))
+            .filter_map(|l| Some((l.charge_id.as_deref()?, l)))
             .collect();
         Known {
             charges: by("charge"),
             intents: by("payment_intent"),
-            charge_orders,
+            payout_charges,
         }
     }
 
     /// The order of a line from what is known, or the next lookup that could tell it.
     fn resolve(&self, line: &Line) -> Result<Option<String>, Lookup> {
-        if let Some(charge) = line.charge_id.as_deref() {
-            if self.charge_orders.contains(charge)
-                && line.source_object.as_deref() != Some("charge")
-            {
+        let mut intent = line.payment_intent_id.clone();
+        let of_charge = line.source_object.as_deref() != Some("charge");
+        let paid_here = line
+            .charge_id
+            .as_deref()
+            .and_then(|c| self.payout_charges.get(c));
+        if let (true, Some(charge_line)) = (of_charge, paid_here) {
+            if charge_line.order_ref.is_some() {
                 return Ok(None); // summarize() gives it the order of its charge in this payout
             }
+            // The charge is in this payout without an order: ask its PaymentIntent.
+            return self.by_intent(intent.or_else(|| charge_line.payment_intent_id.clone()));
         }
-        let mut intent = line.payment_intent_id.clone();
         if let Some(charge) = line.charge_id.as_deref() {
             match self.charges.get(charge) {
                 Some(found) => {
@@ -229,6 +262,10 @@ impl<'a> Known<'a> {
                 None => {}
             }
         }
+        self.by_intent(intent)
+    }
+
+    fn by_intent(&self, intent: Option<String>) -> Result<Option<String>, Lookup> {
         match intent {
             Some(pi) => match self.intents.get(pi.as_str()) {
                 Some(found) => Ok(order_ref(&found.metadata)),

@@ -39,6 +39,7 @@ use crate::normalize::DEFAULT_ORDER_KEYS;
 
 pub mod balance;
 pub mod fetch;
+pub mod job;
 pub mod report;
 
 /// A Stripe payout, read leniently (unknown fields ignored, missing ones defaulted).

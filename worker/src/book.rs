@@ -18,11 +18,7 @@ use worker::{durable_object, DurableObject, Env, Request, Response, Result, Stat
 
 use crate::config::{self, ForwardMode};
 use crate::log;
-
-/// Retry of the outbox when the queue refused a send.
-const OUTBOX_RETRY_MS: i64 = 30_000;
-/// Outbox entries (forwards not yet handed to the queue).
-const OUTBOX_PREFIX: &str = "out:";
+use crate::store::{self, encode, get_json, outbox_key, put_all};
 
 /// What the book answers the Worker.
 #[derive(Debug, Serialize, Deserialize)]
@@ -135,7 +131,7 @@ impl DurableObject for OrderBook {
     }
 
     async fn alarm(&self) -> Result<Response> {
-        self.flush_outbox().await?;
+        store::flush_outbox(&self.env, &self.storage()).await?;
         Response::ok("")
     }
 }
@@ -170,7 +166,7 @@ impl OrderBook {
                 }
                 put_all(&storage, writes).await?;
                 if let Some(message) = message {
-                    self.send(message).await?;
+                    store::send(&self.env, &storage, message).await?;
                 }
                 Applied::new("accepted")
             }
@@ -241,7 +237,7 @@ impl OrderBook {
             storage.delete_multiple(consumed).await?;
         }
         for message in messages {
-            self.send(message).await?;
+            store::send(&self.env, &storage, message).await?;
         }
         Ok(Applied {
             result: "accepted".to_owned(),
@@ -334,46 +330,6 @@ impl OrderBook {
         }
         Ok(records)
     }
-
-    /// Hands a forward to the queue and removes it from the outbox; when the queue refuses it,
-    /// it stays there and an alarm tries again.
-    async fn send(&self, message: ForwardMessage) -> Result<()> {
-        let key = outbox_key(&message.event_id);
-        let sent = match self.env.queue(config::QUEUE_FORWARD) {
-            Ok(queue) => queue.send(&message).await,
-            Err(e) => Err(e),
-        };
-        match sent {
-            Ok(()) => {
-                self.storage().delete(&key).await?;
-            }
-            Err(e) => {
-                log(
-                    json!({ "book": "queue_unavailable", "forward": message.event_id, "error": e.to_string() }),
-                );
-                self.storage()
-                    .set_alarm(std::time::Duration::from_millis(OUTBOX_RETRY_MS as u64))
-                    .await?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Sends every forward still in the outbox (after a queue outage).
-    async fn flush_outbox(&self) -> Result<()> {
-        let options = worker::ListOptions::new().prefix(OUTBOX_PREFIX);
-        let pending = self.storage().list_with_options(options).await?;
-        for entry in pending.values() {
-            let Ok(text) = entry.and_then(|v| v.as_string().ok_or(wasm_bindgen::JsValue::NULL))
-            else {
-                continue;
-            };
-            if let Ok(message) = serde_json::from_str::<ForwardMessage>(&text) {
-                self.send(message).await?;
-            }
-        }
-        Ok(())
-    }
 }
 
 fn is_record(profile: &Profile) -> bool {
@@ -404,10 +360,6 @@ fn event_message(record: &Record, profile: &Profile) -> Result<Option<ForwardMes
     })
 }
 
-fn outbox_key(forward_id: &str) -> String {
-    format!("{OUTBOX_PREFIX}{forward_id}")
-}
-
 fn seen_value(record: &Record, order_ref: Option<&str>) -> Seen {
     Seen {
         event_type: record.event_type.clone(),
@@ -418,31 +370,4 @@ fn seen_value(record: &Record, order_ref: Option<&str>) -> Seen {
 
 fn seen(record: &Record, order_ref: Option<&str>) -> Result<String> {
     encode(&seen_value(record, order_ref))
-}
-
-/// Writes all entries in one storage call: atomic (all or none), durable before the answer.
-async fn put_all(storage: &Storage, writes: Vec<(String, String)>) -> Result<()> {
-    use worker::wasm_bindgen::JsValue;
-    let object = worker::js_sys::Object::new();
-    for (key, value) in &writes {
-        worker::js_sys::Reflect::set(&object, &JsValue::from_str(key), &JsValue::from_str(value))?;
-    }
-    storage.put_multiple_raw(object).await
-}
-
-/// Values are stored as JSON text (exact decimals and ids as written).
-fn encode<T: Serialize>(value: &T) -> Result<String> {
-    serde_json::to_string(value).map_err(|e| worker::Error::RustError(e.to_string()))
-}
-
-async fn get_json<T: serde::de::DeserializeOwned>(
-    storage: &Storage,
-    key: &str,
-) -> Result<Option<T>> {
-    match storage.get::<String>(key).await? {
-        Some(text) => serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|e| worker::Error::RustError(format!("{key}: {e}"))),
-        None => Ok(None),
-    }
 }

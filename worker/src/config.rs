@@ -24,6 +24,22 @@ pub const KV_DEAD_LETTERS: &str = "DEAD_LETTERS";
 pub const QUEUE_FORWARD: &str = "FORWARD_QUEUE";
 /// The `OrderBook` Durable Objects (one per Stripe account and mode).
 pub const BOOKS: &str = "BOOKS";
+/// The `PayoutLedger` Durable Objects (one per payout, and one per report run).
+pub const PAYOUTS: &str = "PAYOUTS";
+/// The reconcile queue: one step of a payout reconciliation (or one report file) per message.
+pub const QUEUE_RECONCILE: &str = "RECONCILE_QUEUE";
+pub const DEFAULT_RECONCILE_QUEUE_NAME: &str = "stripe-bridge-reconcile";
+
+/// The reconcile queue's name (`RECONCILE_QUEUE_NAME`), to tell its batches apart.
+pub fn reconcile_queue_name(env: &Env) -> String {
+    text(env, "RECONCILE_QUEUE_NAME").unwrap_or_else(|| DEFAULT_RECONCILE_QUEUE_NAME.to_owned())
+}
+
+/// `FETCH_FEES`: read a paid charge's balance transaction for its fee and net (default on when
+/// `STRIPE_SECRET_KEY` is set; `0` turns it off).
+pub fn fetch_fees(env: &Env) -> bool {
+    text(env, "FETCH_FEES").as_deref() != Some("0")
+}
 
 /// What is forwarded for an order: one state forward per change (default), or each event's
 /// record (`FORWARD=events`, for receivers that want a log).
@@ -174,15 +190,17 @@ pub fn dlq_name(env: &Env) -> String {
 pub const DEFAULT_STRIPE_TIMEOUT_MS: u64 = 30_000;
 
 /// What `POST /payment-requests` needs (the route is on when SHOP_API_TOKEN is set).
-pub struct PaymentConfig {
+pub struct StripeConfig {
     pub api_key: String,
     pub api_base: String,
+    /// Where report files are downloaded (`https://files.stripe.com`; a stand-in in tests).
+    pub files_base: String,
     pub max_retries: u32,
     pub timeout_ms: u64,
     pub max_body_bytes: usize,
 }
 
-impl PaymentConfig {
+impl StripeConfig {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let api_key = text(env, "STRIPE_SECRET_KEY")
             .ok_or_else(|| ConfigError("STRIPE_SECRET_KEY is not set".into()))?;
@@ -201,9 +219,14 @@ impl PaymentConfig {
         if max_retries > 10 {
             return Err(ConfigError("STRIPE_MAX_RETRIES must be at most 10".into()));
         }
-        Ok(PaymentConfig {
+        let files_base = text(env, "STRIPE_FILES_BASE")
+            .unwrap_or_else(|| stripe_bridge::stripe_api::FILES_BASE.to_owned());
+        stripe_bridge::stripe_api::check_api_base(&files_base)
+            .map_err(|e| ConfigError(format!("STRIPE_FILES_BASE {}", e.message)))?;
+        Ok(StripeConfig {
             api_key,
             api_base: api_base.trim_end_matches('/').to_owned(),
+            files_base: files_base.trim_end_matches('/').to_owned(),
             max_retries,
             timeout_ms: number(env, "STRIPE_TIMEOUT_MS", DEFAULT_STRIPE_TIMEOUT_MS)?.max(1),
             max_body_bytes: number(env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)?,

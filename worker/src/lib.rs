@@ -11,6 +11,9 @@
 mod book;
 mod config;
 mod payments;
+mod payouts;
+mod store;
+mod stripe;
 
 use std::time::Duration;
 
@@ -57,6 +60,8 @@ pub(crate) struct Outcome {
     /// a fixed sentence, never a value of the payload. Logged with the request.
     reason: Option<String>,
     detail: serde_json::Value,
+    /// A body that is not JSON (a CSV download): content type and text.
+    text: Option<(&'static str, String)>,
 }
 
 impl Outcome {
@@ -68,7 +73,13 @@ impl Outcome {
             event_type: None,
             reason: None,
             detail: json!({}),
+            text: None,
         }
+    }
+
+    fn with_text(mut self, content_type: &'static str, text: String) -> Self {
+        self.text = Some((content_type, text));
+        self
     }
 
     fn with_detail(mut self, detail: serde_json::Value) -> Self {
@@ -98,6 +109,13 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         map.insert("reason".into(), json!(reason));
     }
     log(line);
+    if let Some((content_type, text)) = outcome.text {
+        let headers = Headers::new();
+        headers.set("content-type", content_type)?;
+        return Ok(Response::ok(text)?
+            .with_status(outcome.status)
+            .with_headers(headers));
+    }
     let mut body = json!({ "result": outcome.outcome });
     if let (Some(map), Some(extra)) = (body.as_object_mut(), outcome.detail.as_object()) {
         map.extend(extra.clone());
@@ -125,6 +143,22 @@ async fn route(req: Request, env: &Env, path: &str, method: &Method) -> Outcome 
         (p, Method::Get) if p.starts_with("/orders/") => {
             let order_ref = p.trim_start_matches("/orders/").to_owned();
             admin(&req, env, order(env, &req, order_ref)).await
+        }
+        (p, Method::Post) if p.starts_with("/payouts/") && p.ends_with("/reconcile") => {
+            let id = p
+                .trim_start_matches("/payouts/")
+                .trim_end_matches("/reconcile");
+            let restart = query(&req, "restart").is_some();
+            let book = book_of(env, &req);
+            admin(&req, env, payouts::reconcile_route(env, &book, id, restart)).await
+        }
+        (p, Method::Get) if p.starts_with("/payouts/") || p.starts_with("/reports/") => {
+            let id = p
+                .trim_start_matches("/payouts/")
+                .trim_start_matches("/reports/");
+            let csv = query(&req, "format").as_deref() == Some("csv");
+            let book = book_of(env, &req);
+            admin(&req, env, payouts::get_route(env, &book, id, csv)).await
         }
         ("/dead-letters/replay", Method::Post) => admin(&req, env, replay_all(env, &req)).await,
         (WEBHOOK_PATH, Method::Post) => receive(req, env).await,
@@ -164,6 +198,8 @@ async fn deep_health(env: &Env) -> Outcome {
         "receive": check(ReceiveConfig::from_env(env).map(|_| ())),
         "forward": check(ForwardConfig::from_env(env).map(|_| ())),
         "books": check(env.durable_object(config::BOOKS).map(|_| ()).map_err(|e| ConfigError(e.to_string()))),
+        "payout_ledgers": check(env.durable_object(config::PAYOUTS).map(|_| ()).map_err(|e| ConfigError(e.to_string()))),
+        "reconcile_queue": check(env.queue(config::QUEUE_RECONCILE).map(|_| ()).map_err(|e| ConfigError(e.to_string()))),
         "queue": check(env.queue(config::QUEUE_FORWARD).map(|_| ()).map_err(|e| ConfigError(e.to_string()))),
         "dead_letters": check(env.kv(config::KV_DEAD_LETTERS).map(|_| ()).map_err(|e| ConfigError(e.to_string()))),
     });
@@ -181,6 +217,19 @@ async fn deep_health(env: &Env) -> Outcome {
 /// its book (state, sequence, event ids). Defaults: the platform account; live mode when
 /// `STRIPE_MODE=live`, else test.
 async fn order(env: &Env, req: &Request, order_ref: String) -> Outcome {
+    match book::order(env, &book_of(env, req), &order_ref).await {
+        Ok(Some(entry)) => Outcome::new(200, "ok").with_detail(entry),
+        Ok(None) => Outcome::new(404, "not_found"),
+        Err(e) => {
+            log(json!({ "outcome": "book_unavailable", "error": e.to_string() }));
+            Outcome::new(503, "book_unavailable")
+        }
+    }
+}
+
+/// The book an admin request is about: `?account=acct_…` (default: the platform) and
+/// `?mode=live|test` (default: live when `STRIPE_MODE=live`, else test).
+fn book_of(env: &Env, req: &Request) -> String {
     let account = query(req, "account").unwrap_or_else(|| "platform".to_owned());
     let mode = query(req, "mode").unwrap_or_else(|| {
         if text(env, "STRIPE_MODE").as_deref() == Some("live") {
@@ -189,14 +238,7 @@ async fn order(env: &Env, req: &Request, order_ref: String) -> Outcome {
             "test".to_owned()
         }
     });
-    match book::order(env, &format!("{account}:{mode}"), &order_ref).await {
-        Ok(Some(entry)) => Outcome::new(200, "ok").with_detail(entry),
-        Ok(None) => Outcome::new(404, "not_found"),
-        Err(e) => {
-            log(json!({ "outcome": "book_unavailable", "error": e.to_string() }));
-            Outcome::new(503, "book_unavailable")
-        }
-    }
+    format!("{account}:{mode}")
 }
 
 pub(crate) fn config_error(e: ConfigError) -> Outcome {
@@ -237,7 +279,14 @@ async fn receive(mut req: Request, env: &Env) -> Outcome {
                 .with_detail(json!({ "error": e.code(), "message": e.to_string() }));
         }
     };
+    let mut record = record;
+    if let Some(id) = record.missing_fee().map(str::to_owned) {
+        with_fee(env, &mut record, &id).await;
+    }
     let mut outcome = accept(env, &record).await;
+    if outcome.status == 200 && outcome.outcome == "accepted" {
+        payouts::on_event(env, &record, &body).await;
+    }
     outcome.event_id = Some(record.event_id.clone());
     outcome.event_type = Some(record.event_type.clone());
     outcome
@@ -308,6 +357,30 @@ async fn accept(env: &Env, record: &Record) -> Outcome {
             "order_status": applied.order_status,
             "waiting": applied.result == "waiting",
         })),
+    }
+}
+
+/// A paid charge's fee and net from its balance transaction (`FETCH_FEES`, with
+/// `STRIPE_SECRET_KEY`): one read, retried as any Stripe call; without it the record goes on
+/// without fees (never a refused webhook).
+async fn with_fee(env: &Env, record: &mut Record, balance_transaction: &str) {
+    if !config::fetch_fees(env) {
+        return;
+    }
+    let (Ok(stripe), Ok(path)) = (
+        config::StripeConfig::from_env(env),
+        stripe_bridge::reconcile::fetch::balance_transaction_path(balance_transaction),
+    ) else {
+        return;
+    };
+    let (answer, _) = stripe::send(&stripe, stripe::Call::Get(&path)).await;
+    let read = answer.map_err(|e| e.to_string()).and_then(|a| {
+        stripe_bridge::reconcile::fetch::parse_balance_transaction(&a.body)
+            .map_err(|e| e.to_string())
+    });
+    match read {
+        Ok(bt) => record.with_balance_transaction(&bt),
+        Err(e) => log(json!({ "fees": "not_read", "event_id": record.event_id, "error": e })),
     }
 }
 
@@ -391,6 +464,10 @@ async fn put_state(
 /// Queue batches: the forward queue delivers; the dead-letter queue keeps what ran out of retries.
 #[event(queue)]
 async fn queue(batch: MessageBatch<ForwardMessage>, env: Env, _ctx: Context) -> Result<()> {
+    if batch.queue() == config::reconcile_queue_name(&env) {
+        payouts::consume(&batch, &env).await;
+        return Ok(());
+    }
     // One unreadable message never fails its batch: it is logged and left out (acknowledged
     // with the batch), the others are handled.
     let messages: Vec<Message<ForwardMessage>> = batch

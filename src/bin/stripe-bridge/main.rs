@@ -2,6 +2,9 @@
 
 #![forbid(unsafe_code)]
 
+mod client;
+mod finance;
+
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,9 +12,9 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use stripe_bridge::mapping::Profile;
 use stripe_bridge::mode::ModeGuard;
-use stripe_bridge::payment_request::{self, LinkParams, Order, StripeRequest};
+use stripe_bridge::payment_request::{self, LinkParams, Order};
 use stripe_bridge::signature::{self, Secret, Tolerance, Verifier};
-use stripe_bridge::stripe_api::{self, Outcome};
+use stripe_bridge::stripe_api;
 use stripe_bridge::{normalize_json, Error, Event, NormalizeOptions, OrderState, Record, Status};
 
 /// Verify, normalize and sign Stripe webhooks.
@@ -112,6 +115,12 @@ enum Command {
         #[arg(long)]
         pretty: bool,
     },
+    /// Reconcile a payout: every balance transaction paid out in it (all pages), per
+    /// reporting category and per order, checked exactly against the payout amount; exits with
+    /// status 1 when it does not balance, after printing the result.
+    Reconcile(finance::ReconcileArgs),
+    /// Balance summary of an interval, per currency (from the API or a balance.summary.1 file).
+    Balance(finance::BalanceArgs),
     /// Print a Payment Link URL with Stripe's URL parameters (safe to hand to a browser).
     PaymentLinkUrl {
         /// The Payment Link (https://buy.stripe.com/...).
@@ -426,12 +435,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
             if !send {
                 return print(&to_json(&request, pretty)?);
             }
-            let key = api_key.unwrap_or_default();
-            payment_request::check_api_key(&key).map_err(Error::from)?;
-            stripe_api::check_api_base(&api_base).map_err(Error::from)?;
-            let object = send_to_stripe(&request, &key, &api_base, max_retries)?;
+            let client = client::Client::new(api_key, &api_base, max_retries)?;
+            let object = client::json(&client.post(&request)?)?;
             print(&to_json(&object, pretty)?)
         }
+        Command::Reconcile(args) => finance::reconcile(args),
+        Command::Balance(args) => finance::balance(args),
         Command::PaymentLinkUrl {
             url,
             client_reference_id,
@@ -448,90 +457,6 @@ fn run(cli: Cli) -> Result<(), Failure> {
             print(&payment_request::payment_link_url(&url, &params).map_err(Error::from)?)
         }
     }
-}
-
-/// Sends a request to Stripe, retrying as [`stripe_api::classify`] says with the same
-/// Idempotency-Key; Stripe's object, or a typed error.
-fn send_to_stripe(
-    request: &StripeRequest,
-    key: &str,
-    base: &str,
-    max_retries: u32,
-) -> Result<serde_json::Value, Failure> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(std::time::Duration::from_secs(80)))
-        .build()
-        .into();
-    let url = format!("{}{}", base.trim_end_matches('/'), request.path);
-    let mut attempt = 0;
-    loop {
-        let sent = stripe_api::request_headers(request, key)
-            .iter()
-            .fold(agent.post(&url), |post, (name, value)| {
-                post.header(*name, value)
-            })
-            .send(request.body.as_bytes());
-        let jitter = jitter_permille();
-        let (outcome, body) = match sent {
-            Ok(mut response) => {
-                let header = |name: &str| {
-                    response
-                        .headers()
-                        .get(name)
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_owned)
-                };
-                let (should_retry, request_id) =
-                    (header("stripe-should-retry"), header("request-id"));
-                let status = response.status().as_u16();
-                let body = response
-                    .body_mut()
-                    .with_config()
-                    .limit(16 * 1024 * 1024)
-                    .read_to_vec()
-                    .unwrap_or_default();
-                let outcome = stripe_api::classify(
-                    status,
-                    should_retry.as_deref(),
-                    request_id.as_deref(),
-                    &body,
-                    attempt,
-                    max_retries,
-                    jitter,
-                );
-                (outcome, body)
-            }
-            // ureq's message names the host and the failure, never the headers.
-            Err(e) => (
-                stripe_api::classify_network(&e.to_string(), attempt, max_retries, jitter),
-                Vec::new(),
-            ),
-        };
-        match outcome {
-            Outcome::Success => {
-                return serde_json::from_slice(&body).map_err(|e| Failure {
-                    kind: "stripe_api",
-                    code: "api_error",
-                    message: format!("Stripe answered with a body that is not JSON: {e}"),
-                })
-            }
-            Outcome::Retry { delay_ms, error } => {
-                eprintln!("retrying in {delay_ms} ms: {error}");
-                std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-                attempt += 1;
-            }
-            Outcome::Fail { error } => return Err(Error::from(error).into()),
-        }
-    }
-}
-
-/// 0..=1000 from the clock: spreads retries of several processes apart.
-fn jitter_permille() -> u32 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos() % 1001)
-        .unwrap_or(500)
 }
 
 /// A profile by name, or from a JSON mapping file.
