@@ -44,6 +44,7 @@ const MODULES = [
   { crate: 'stripe-bridge-wasm', raw: 'stripe_bridge_wasm', name: 'stripe_bridge', gen: join(here, 'build/wasm'), prefix: '', profile: 'wasm' },
   { crate: 'stripe-bridge-targets-wasm', raw: 'stripe_bridge_targets_wasm', name: 'stripe_bridge_targets', gen: join(here, 'build/targets-wasm'), prefix: 'targets-', profile: 'wasm-small' },
   { crate: 'stripe-bridge-payments-wasm', raw: 'stripe_bridge_payments_wasm', name: 'stripe_bridge_payments', gen: join(here, 'build/payments-wasm'), prefix: 'payments-', profile: 'wasm' },
+  { crate: 'stripe-bridge-finance-wasm', raw: 'stripe_bridge_finance_wasm', name: 'stripe_bridge_finance', gen: join(here, 'build/finance-wasm'), prefix: 'finance-', profile: 'wasm-small' },
 ];
 
 // One cargo invocation per profile (a profile applies to the whole invocation).
@@ -67,8 +68,9 @@ for (const m of MODULES) {
 console.error('==> esbuild entry points');
 const common = { bundle: true, logLevel: 'warning', target: 'es2020', legalComments: 'none' };
 const entries = [];
-for (const { prefix, name } of MODULES) {
-  const wasmFile = `./${name}_bg.wasm`;
+// A workerd entry imports its .wasm files as modules (finance's also loads payments').
+const wasmFiles = MODULES.map((m) => `./${m.name}_bg.wasm`);
+for (const { prefix } of MODULES) {
   entries.push(
     build({ ...common, entryPoints: [join(here, `js/${prefix}node.mjs`)], outfile: join(dist, `${prefix}node.mjs`), format: 'esm', platform: 'node' }),
     build({
@@ -87,7 +89,7 @@ for (const { prefix, name } of MODULES) {
       outfile: join(dist, `${prefix}workerd.mjs`),
       format: 'esm',
       platform: 'neutral',
-      external: [wasmFile],
+      external: wasmFiles,
     }),
   );
 }
@@ -101,6 +103,9 @@ for (const [from, to] of [
   ['payments-builders.d.ts', ['payments-builders.d.ts']],
   ['payments.d.ts', ['payments.d.ts', 'payments.d.cts']],
   ['payments-browser.d.ts', ['payments-browser.d.ts']],
+  ['finance-api.d.ts', ['finance-api.d.ts']],
+  ['finance.d.ts', ['finance.d.ts', 'finance.d.cts']],
+  ['finance-browser.d.ts', ['finance-browser.d.ts']],
 ]) {
   const text = readFileSync(join(here, 'js', from), 'utf8');
   for (const name of to) writeFileSync(join(dist, name), text);

@@ -20,7 +20,7 @@ log "core crate builds for wasm32-unknown-unknown without std clock or CLI"
 cargo build --lib --no-default-features --target wasm32-unknown-unknown --release
 
 log "npm package: wasm bindings (clippy, wasm-bindgen-test in Node and headless Chromium)"
-cargo clippy -p stripe-bridge-wasm -p stripe-bridge-targets-wasm -p stripe-bridge-payments-wasm -p stripe-bridge-js-common --all-targets --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p stripe-bridge-wasm -p stripe-bridge-targets-wasm -p stripe-bridge-payments-wasm -p stripe-bridge-finance-wasm -p stripe-bridge-js-common --all-targets --target wasm32-unknown-unknown -- -D warnings
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 cargo test -p stripe-bridge-wasm --target wasm32-unknown-unknown --test node
 (cd pkg-js && CHROMEDRIVER="$(command -v chromedriver)" cargo test -p stripe-bridge-wasm --target wasm32-unknown-unknown --test browser)

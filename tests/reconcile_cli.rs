@@ -342,3 +342,46 @@ fn the_balance_summary_from_transactions_matches_stripes_report() {
     );
     assert!(String::from_utf8_lossy(&csv.stdout).starts_with("category,"));
 }
+
+#[test]
+fn a_payout_for_the_targets_from_the_cli() {
+    let s = StandIn::start(40);
+    let payout = s.info["expected"]["payoutId"].as_str().unwrap();
+    let out = cli(
+        &[
+            "reconcile",
+            "--payout",
+            payout,
+            "--api-base",
+            s.url(),
+            "--profile",
+            "erp",
+        ],
+        Some(KEY),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let journal = json_of(&out);
+    assert_eq!(journal["document_type"], "payout_journal");
+    for j in journal["journals"].as_array().unwrap() {
+        assert_eq!(j["total_debit_minor"], j["total_credit_minor"]);
+    }
+    let notes = cli(
+        &[
+            "reconcile",
+            "--payout",
+            payout,
+            "--api-base",
+            s.url(),
+            "--profile",
+            "nopcommerce",
+        ],
+        Some(KEY),
+    );
+    let notes = json_of(&notes);
+    let orders = s.info["expected"]["orders"].as_object().unwrap().len();
+    assert_eq!(notes["notes"].as_array().unwrap().len(), orders);
+}

@@ -13,7 +13,7 @@ export class StripeBridgeError extends Error {
     this.code = code;
     /**
      * Area: `signature`, `event`, `money`, `state`, `mapping`, `standard_webhooks`,
-     * `payment_request`, `stripe_api`, `argument`.
+     * `payment_request`, `stripe_api`, `reconcile`, `argument`.
      */
     this.kind = kind;
   }
@@ -35,6 +35,8 @@ export class WebhookVerificationError extends StripeBridgeError {}
 export class StripeInvalidArgumentError extends StripeBridgeError {}
 /** An order cannot become a payment request; `.field` names the offending part (`total`, `lines[1].unit_price`). */
 export class StripePaymentRequestError extends StripeBridgeError {}
+/** A reconciliation input (a report file, a payout, its transactions) cannot be read. */
+export class StripeReconcileError extends StripeBridgeError {}
 
 const ERROR_CLASSES = {
   signature: [StripeSignatureVerificationError, 'StripeSignatureVerificationError'],
@@ -45,6 +47,7 @@ const ERROR_CLASSES = {
   standard_webhooks: [WebhookVerificationError, 'WebhookVerificationError'],
   argument: [StripeInvalidArgumentError, 'StripeInvalidArgumentError'],
   payment_request: [StripePaymentRequestError, 'StripePaymentRequestError'],
+  reconcile: [StripeReconcileError, 'StripeReconcileError'],
 };
 
 export function makeError(kind, code, message, field) {

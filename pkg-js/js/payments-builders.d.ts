@@ -84,3 +84,4 @@ export interface PaymentLinkParams {
 
 /** A Payment Link URL with its parameters (https buy.stripe.com / donate.stripe.com links only). */
 export function paymentLinkUrl(baseUrl: string, params?: PaymentLinkParams): string;
+

@@ -35,6 +35,8 @@ export const core = makeRuntime('the WebAssembly module is not initialized');
 export const targets = makeRuntime('the stripe-bridge/targets WebAssembly module is not initialized');
 /** The payments module's runtime. */
 export const payments = makeRuntime('the stripe-bridge/payments WebAssembly module is not initialized');
+/** The finance module's runtime. */
+export const finance = makeRuntime('the stripe-bridge/finance WebAssembly module is not initialized');
 
 /** A native-MAC provider from a Node-style `createHmac` (Node's or workerd's node:crypto). */
 export function macsWith(createHmac) {

@@ -35,11 +35,15 @@ test('the tarball holds only the built package', () => {
   const listing = execFileSync('npm', ['pack', '--dry-run', '--json'], { cwd: pkgDir, encoding: 'utf8' });
   const files = JSON.parse(listing)[0].files.map((f) => f.path).sort();
   assert.deepEqual(files, [
-    'README.md', 'dist/browser.d.ts', 'dist/browser.mjs', 'dist/index.d.cts', 'dist/index.d.ts',
+    'README.md', 'dist/browser.d.ts', 'dist/browser.mjs',
+    'dist/finance-api.d.ts', 'dist/finance-browser.d.ts', 'dist/finance-browser.mjs', 'dist/finance-node.cjs',
+    'dist/finance-node.mjs', 'dist/finance-workerd.mjs', 'dist/finance.d.cts', 'dist/finance.d.ts',
+    'dist/index.d.cts', 'dist/index.d.ts',
     'dist/node.cjs', 'dist/node.mjs',
     'dist/payments-browser.d.ts', 'dist/payments-browser.mjs', 'dist/payments-builders.d.ts', 'dist/payments-node.cjs',
     'dist/payments-node.mjs', 'dist/payments-workerd.mjs', 'dist/payments.d.cts', 'dist/payments.d.ts',
-    'dist/stripe_bridge_bg.wasm', 'dist/stripe_bridge_payments_bg.wasm', 'dist/stripe_bridge_targets_bg.wasm',
+    'dist/stripe_bridge_bg.wasm', 'dist/stripe_bridge_finance_bg.wasm', 'dist/stripe_bridge_payments_bg.wasm',
+    'dist/stripe_bridge_targets_bg.wasm',
     'dist/targets-browser.d.ts', 'dist/targets-browser.mjs', 'dist/targets-node.cjs', 'dist/targets-node.mjs',
     'dist/targets-workerd.mjs', 'dist/targets.d.cts', 'dist/targets.d.ts', 'dist/workerd.mjs', 'package.json',
   ]);

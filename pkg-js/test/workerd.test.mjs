@@ -7,6 +7,7 @@ import * as targets from '../dist/targets-node.mjs';
 import { fixture } from './helpers.mjs';
 import { workerd } from './workerd-harness.mjs';
 import { startFakeStripe } from '../../examples/fake-stripe-api.mjs';
+import { payoutScenario } from '../../examples/stripe-scenarios.mjs';
 
 const STRIPE_KEY = 'sk_test_51WorkerdFakeKeyForTheStandIn';
 const ORDER = { id: 'W-1', currency: 'chf', lines: [{ name: 'Käse', quantity: 2, unit_price: '12.50' }], total: '25.00', success_url: 'https://shop.example.com/ok' };
@@ -35,6 +36,19 @@ for (const flags of [[], ['nodejs_compat']]) {
       assert.equal(body.attempts, 2);
       assert.equal(stripe.objects.at(-1).amount_total, 2500);
       assert.equal(stripe.objects.at(-1).currency, 'chf');
+    });
+
+    test('stripe-bridge/finance reconciles a payout from inside workerd, every page', async () => {
+      const scenario = payoutScenario({ seed: `workerd-${flags}`, transactions: 230, refundMetadata: false });
+      stripe.seed(scenario);
+      stripe.fail({ status: 503 });
+      const res = await mf.dispatchFetch(`http://localhost/payout?id=${scenario.expected.payoutId}`, { method: 'POST', body: '' });
+      const r = await res.json();
+      assert.equal(res.status, 200, JSON.stringify(r));
+      assert.equal(r.balanced, true, r.likely_cause);
+      assert.equal(r.lines.length, scenario.expected.lineCount);
+      assert.equal(r.net_minor, scenario.expected.netTotal);
+      assert.deepEqual(Object.keys(r.orders).sort(), Object.keys(scenario.expected.orders).sort());
     });
 
     test('verifies and normalizes a signed event inside workerd', async () => {

@@ -24,6 +24,7 @@ import {
   type NormalizeOptions,
 } from 'stripe-bridge';
 import * as main from 'stripe-bridge';
+import { fetchPayoutReconciliation, reconcilePayout, balanceSummaryFromReport, type Reconciliation } from 'stripe-bridge/finance';
 import {
   mergeOrderState,
   upgradeOrderState,
@@ -178,3 +179,18 @@ createPaymentIntent(order, {});
 
 export { id, status, amount, minor, ok, cents, text, exp, tol, wrong, forwarded, paidId, sf, custom, plan, loaded, key, link, pay };
 export { options, unreadable, flags, risk, concern, completed, same };
+
+// stripe-bridge/finance: a payout's reconciliation, typed.
+async function payout(): Promise<string | null> {
+  const r: Reconciliation = await fetchPayoutReconciliation('po_1', { apiKey: 'sk_test_1' });
+  const local = reconcilePayout({ id: 'po_1', amount: 100, currency: 'usd' }, []);
+  const balanced: boolean = r.balanced && local.balanced;
+  const first: string | null = r.lines[0]?.order_ref ?? null;
+  const summaries = balanceSummaryFromReport('category,description,net_amount,currency\n');
+  const ending: number = summaries[0]?.ending_balance_minor ?? 0;
+  return balanced ? first : String(ending);
+}
+// @ts-expect-error the client needs an API key
+fetchPayoutReconciliation('po_1', {});
+
+export { payout };

@@ -3,6 +3,7 @@ import * as main from '../../dist/workerd.mjs';
 import { verifyAndNormalize, constructEvent, toMinorUnits } from '../../dist/workerd.mjs';
 import { mergeOrderState, upgradeOrderState, mapToTarget } from '../../dist/targets-workerd.mjs';
 import { createCheckoutSession } from '../../dist/payments-workerd.mjs';
+import { fetchPayoutReconciliation } from '../../dist/finance-workerd.mjs';
 
 export default {
   async fetch(request, env) {
@@ -16,6 +17,10 @@ export default {
       if (url.pathname === '/pay') {
         const session = await createCheckoutSession(JSON.parse(body), { apiKey: env.STRIPE_KEY, apiBase: env.STRIPE_BASE, maxRetries: 1 });
         return Response.json({ id: session.id, url: session.url, attempts: session.lastResponse.attempts });
+      }
+      if (url.pathname === '/payout') {
+        const r = await fetchPayoutReconciliation(url.searchParams.get('id'), { apiKey: env.STRIPE_KEY, apiBase: env.STRIPE_BASE, maxRetries: 1 });
+        return Response.json(r);
       }
       if (url.pathname === '/state') {
         // The order state (stripe-bridge/targets) over the records in the body, one per line.

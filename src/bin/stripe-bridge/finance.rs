@@ -36,8 +36,8 @@ pub struct ApiArgs {
 }
 
 impl ApiArgs {
-    fn client(self) -> Result<Client, Failure> {
-        Client::new(self.api_key, &self.api_base, self.max_retries)
+    fn client(&self) -> Result<Client, Failure> {
+        Client::new(self.api_key.clone(), &self.api_base, self.max_retries)
     }
 }
 
@@ -56,6 +56,10 @@ pub struct ReconcileArgs {
     report: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "json")]
     format: Format,
+    /// Print the payout for a target instead: erp (a balanced journal), nopcommerce (order
+    /// notes), salesforce (Composite upserts), order-feed (settlement entries).
+    #[arg(long, conflicts_with = "format")]
+    profile: Option<String>,
     /// Pretty-print the JSON.
     #[arg(long)]
     pretty: bool,
@@ -99,21 +103,41 @@ fn report_failure(path: &Path, e: report::ReportError) -> Failure {
     }
 }
 
-pub fn reconcile(args: ReconcileArgs) -> Result<(), Failure> {
-    let results = match (&args.payout, &args.report) {
+/// Each payout with its reconciliation, from the API, a report checked against the API, or a
+/// report alone.
+fn reconciliations(args: &ReconcileArgs) -> Result<Vec<(Payout, Reconciliation)>, Failure> {
+    Ok(match (&args.payout, &args.report) {
         (Some(id), None) => vec![from_api(&args.api.client()?, id)?],
         (Some(id), Some(path)) => {
             let payout = read_payout(&args.api.client()?, id)?;
             let csv = read_file(path)?;
-            vec![report::reconcile_itemized(&csv, &payout).map_err(|e| report_failure(path, e))?]
+            let r =
+                report::reconcile_itemized(&csv, &payout).map_err(|e| report_failure(path, e))?;
+            vec![(payout, r)]
         }
         (None, Some(path)) => {
             let csv = read_file(path)?;
-            report::reconcile_report(&csv).map_err(|e| report_failure(path, e))?
+            let failure = |e| report_failure(path, e);
+            let groups = report::payouts_in_report(&csv).map_err(failure)?;
+            let pair = |g: &report::ReportPayout| Ok((g.payout()?, g.reconcile()?));
+            groups
+                .iter()
+                .map(pair)
+                .collect::<Result<_, _>>()
+                .map_err(failure)?
         }
         (None, None) => Vec::new(),
-    };
+    })
+}
+
+pub fn reconcile(args: ReconcileArgs) -> Result<(), Failure> {
+    let pairs = reconciliations(&args)?;
+    if let Some(profile) = &args.profile {
+        print_mappings(profile, &pairs, args.pretty)?;
+    }
+    let results: Vec<Reconciliation> = pairs.into_iter().map(|(_, r)| r).collect();
     match args.format {
+        _ if args.profile.is_some() => {}
         Format::Json if args.payout.is_some() && results.len() == 1 => {
             print(&to_json(&results[..1].first(), args.pretty)?)?
         }
@@ -124,6 +148,31 @@ pub fn reconcile(args: ReconcileArgs) -> Result<(), Failure> {
         Some(r) => Err(unbalanced(r)),
         None => Ok(()),
     }
+}
+
+/// The target's JSON of each payout, one line each (nothing for a profile with nothing to say).
+fn print_mappings(
+    profile: &str,
+    pairs: &[(Payout, Reconciliation)],
+    pretty: bool,
+) -> Result<(), Failure> {
+    let profile = crate::load_profile(profile)?;
+    for (payout, r) in pairs {
+        let mapped = profile.map_payout(payout, r).map_err(|e| Failure {
+            kind: "mapping",
+            code: e.code(),
+            message: e.to_string(),
+        })?;
+        if let Some(text) = mapped {
+            let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| Failure {
+                kind: "mapping",
+                code: "json",
+                message: e.to_string(),
+            })?;
+            print(&to_json(&value, pretty)?)?;
+        }
+    }
+    Ok(())
 }
 
 fn unbalanced(r: &Reconciliation) -> Failure {
@@ -149,15 +198,12 @@ fn read_payout(client: &Client, id: &str) -> Result<Payout, Failure> {
 
 /// The payout, every page of its transactions, and the charges and PaymentIntents that name
 /// the orders of older payments.
-fn from_api(client: &Client, id: &str) -> Result<Reconciliation, Failure> {
+fn from_api(client: &Client, id: &str) -> Result<(Payout, Reconciliation), Failure> {
     let payout = read_payout(client, id)?;
     if let Start::Never(why) = fetch::when_to_reconcile("payout.reconciliation_completed", &payout)
     {
-        return Ok(reconcile::summarize(
-            &payout,
-            Vec::new(),
-            vec![why.to_owned()],
-        ));
+        let r = reconcile::summarize(&payout, Vec::new(), vec![why.to_owned()]);
+        return Ok((payout, r));
     }
     let (mut lines, mut warnings) = (Vec::new(), Vec::new());
     let mut cursor: Option<String> = None;
@@ -174,7 +220,8 @@ fn from_api(client: &Client, id: &str) -> Result<Reconciliation, Failure> {
     }
     let found = look_up_orders(client, &lines, &mut warnings)?;
     fetch::fill_orders(&mut lines, &found);
-    Ok(reconcile::summarize(&payout, lines, warnings))
+    let r = reconcile::summarize(&payout, lines, warnings);
+    Ok((payout, r))
 }
 
 fn look_up_orders(

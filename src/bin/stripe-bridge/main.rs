@@ -460,7 +460,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 /// A profile by name, or from a JSON mapping file.
-fn load_profile(profile: &str) -> Result<Profile, Failure> {
+pub(crate) fn load_profile(profile: &str) -> Result<Profile, Failure> {
     let is_file = profile.ends_with(".json") || std::path::Path::new(profile).is_file();
     if !is_file {
         return Profile::parse(profile).map_err(mapping_failure);
