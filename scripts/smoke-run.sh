@@ -2,7 +2,7 @@
 # Checks the README's run command end to end: starts scripts/run.sh (wrangler dev + local
 # KV/Queues + the stand-in backend + the Stripe API stand-in) on spare ports with a fresh state
 # folder, sends a signed sample, waits until the backend has verified and printed it, asks for a
-# payment for an order, and stops everything.
+# payment for an order, reconciles the stand-in's demo payout, and stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -30,6 +30,10 @@ for _ in $(seq 1 60); do
     case "$payment" in *'"result":"created"'*'"url":"https://checkout.stripe.com/c/pay/cs_test_'*) ;; *) cat "$out"; echo "no Checkout Session" >&2; exit 1 ;; esac
     grep "stripe stand-in POST /v1/checkout/sessions -> 200" "$out"
     log "payment requests work: the Worker created a Checkout Session on the Stripe API stand-in"
+    reconciled="$(bash scripts/reconcile-payout.sh)"
+    echo "$reconciled"
+    case "$reconciled" in *'balanced=true'*) ;; *) cat "$out"; echo "the demo payout did not reconcile" >&2; exit 1 ;; esac
+    log "payout reconciliation works: the Worker read the demo payout page by page from the stand-in"
     exit 0
   fi
   sleep 1
