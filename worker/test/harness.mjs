@@ -1,6 +1,8 @@
 // Test harness for the Worker: the built worker (worker/build) in Miniflare/workerd with the
 // KV namespaces and Queues of wrangler.toml, and a real HTTP server on 127.0.0.1 as the
 // downstream shop backend.
+import { execSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -107,4 +109,36 @@ export async function waitFor(check, { ms = 20000, what = 'condition' } = {}) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * A meter of the CPU seconds (user + system) of the workerd process this Node process started
+ * (Worker, Durable Objects, KV, Queues and the runtime itself): workerd reports no CPU time per
+ * request locally (its tail events say cpuTime 0). Call after startWorker; NaN off Linux.
+ */
+export function workerdCpuMeter() {
+  let clkTck = 100;
+  try {
+    clkTck = Number(execSync('getconf CLK_TCK', { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    // the usual value
+  }
+  let pid = null;
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === process.pid && comm.startsWith('workerd')) pid = Number(name);
+    } catch {
+      // gone
+    }
+  }
+  return () => {
+    if (!pid) return NaN;
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / clkTck;
+  };
 }

@@ -11,11 +11,10 @@
 // Exits 1 if an event was accepted twice or not at all, an order's final state never arrived,
 // any order's state differs, or a forward's signature, id or body is wrong.
 //   node worker/test/load.mjs [--events 10000] [--concurrency 16] [--deadline-seconds 600]
-import { execSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ADMIN_TOKEN, DOWNSTREAM_SECRET, STRIPE_SECRET, repoRoot, startDownstream, startWorker, waitFor } from './harness.mjs';
+import { ADMIN_TOKEN, DOWNSTREAM_SECRET, STRIPE_SECRET, repoRoot, startDownstream, startWorker, waitFor, workerdCpuMeter } from './harness.mjs';
 import { deliveryOrder, generate, makeRand } from './load-orders.mjs';
 import * as sb from '../../pkg-js/dist/node.mjs';
 import { mergeOrderState } from '../../pkg-js/dist/targets-node.mjs';
@@ -154,35 +153,8 @@ const mf = await startWorker({
   consumer: { maxRetries: MAX_RETRIES, maxBatchSize: BATCH },
 });
 
-// CPU time of the workerd process (Worker, Durable Object, KV, Queues and the runtime itself):
-// workerd reports no CPU time per request locally (its tail events say cpuTime 0).
-const CLK_TCK = (() => {
-  try {
-    return Number(execSync('getconf CLK_TCK', { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-const workerdPid = (() => {
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid && comm.startsWith('workerd')) return Number(name);
-    } catch {
-      // gone
-    }
-  }
-  return null;
-})();
-const workerdCpu = () => {
-  if (!workerdPid) return NaN;
-  const stat = readFileSync(`/proc/${workerdPid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-};
+// CPU time of the workerd process (harness.mjs: workerd reports no CPU time per request locally).
+const workerdCpu = workerdCpuMeter();
 
 // --- sending --------------------------------------------------------------------------
 const counts = { accepted: 0, waiting: 0, duplicate: 0, other: 0 };
@@ -434,7 +406,7 @@ console.log(`  Worker time         p50 ${pct(workerLatency, 50)} ms, p99 ${pct(w
 // only), then the sending phase's CPU less the deliveries that ran meanwhile.
 const cpuPerAttempt = (cpuSettled - cpuAfterBook) / Math.max(1, attemptsSettled - attemptsAfterBook);
 const cpuPerWebhook = (cpuSend - attemptsSend * cpuPerAttempt) / requests;
-if (workerdPid) {
+if (!Number.isNaN(cpuTotal)) {
   console.log(`  CPU time            ${(1000 * cpuPerWebhook).toFixed(2)} ms per webhook request, ${(1000 * cpuPerAttempt).toFixed(2)} ms per delivery attempt (the workerd process's CPU time, user + system from /proc: it includes the Durable Object, KV, Queues and Miniflare's plumbing, so it bounds the Worker's own from above; workerd reports no CPU time per request locally, its tail events say cpuTime 0)`);
   console.log(`                      sending: ${cpuSend.toFixed(1)} s for ${requests} requests and the ${attemptsSend} delivery attempts meanwhile; after sending: ${(cpuSettled - cpuAfterBook).toFixed(1)} s for ${attemptsSettled - attemptsAfterBook} attempts; whole run ${cpuTotal.toFixed(1)} s; the driver (Node: signing, dispatch, backend) ${((nodeSend.user + nodeSend.system) / 1e6).toFixed(1)} s while sending`);
 } else {
