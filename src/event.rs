@@ -361,7 +361,7 @@ pub struct StripeObject {
 }
 
 /// The parameters of a report run that say what it covers.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, Deserialize)]
 #[serde(default)]
 pub struct ReportParameters {
     pub payout: Option<String>,

@@ -15,6 +15,16 @@ import { finance } from './runtime.mjs';
 import { callWith, makeError } from './errors.mjs';
 import { StripeApiError, clientOptions, getBytes } from './stripe-client.mjs';
 
+export {
+  StripeApiError,
+  StripeAPIError,
+  StripeAuthenticationError,
+  StripeConnectionError,
+  StripeInvalidRequestError,
+  StripePermissionError,
+  StripeRateLimitError,
+} from './stripe-client.mjs';
+
 const call = (fn) => callWith(finance, fn);
 const encoder = new TextEncoder();
 

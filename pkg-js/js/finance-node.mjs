@@ -13,12 +13,3 @@ finance.markReady();
 
 export * from './finance-api.mjs';
 export * from './finance-client.mjs';
-export {
-  StripeApiError,
-  StripeAPIError,
-  StripeAuthenticationError,
-  StripeConnectionError,
-  StripeInvalidRequestError,
-  StripePermissionError,
-  StripeRateLimitError,
-} from './stripe-client.mjs';

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::fetch::{self, Lookup, Start};
 use super::{summarize, Line, Payout, Reconciliation, Source};
-use crate::event::Event;
+use crate::event::{Event, ReportParameters};
 
 /// Charges and PaymentIntents read in one step.
 pub const LOOKUPS_PER_STEP: usize = 40;
@@ -146,16 +146,6 @@ pub struct ReportRun {
     pub parameters: ReportParameters,
     /// The file, once the run succeeded.
     pub result: Option<ReportFile>,
-}
-
-/// What a report run covers.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ReportParameters {
-    pub payout: Option<String>,
-    pub currency: Option<String>,
-    pub interval_start: Option<i64>,
-    pub interval_end: Option<i64>,
 }
 
 /// A report run's file.

@@ -7,11 +7,34 @@ use stripe_bridge::payment_request::{self, StripeRequest};
 use stripe_bridge::stripe_api::{self, ApiError, Outcome};
 use stripe_bridge::Error;
 
+use clap::Args;
+
 use crate::Failure;
 
 /// Bodies over this size are refused (a payout page with sources is well under 1 MiB; a report
 /// file of a busy month can reach a few MiB).
 const BODY_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// How to reach Stripe's API: every command that calls it takes these.
+#[derive(Args)]
+pub struct ApiArgs {
+    /// Stripe secret or restricted key (STRIPE_SECRET_KEY; what it must be allowed depends on
+    /// the command).
+    #[arg(long = "api-key", env = "STRIPE_SECRET_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+    /// Stripe's API base URL (a local stand-in in tests).
+    #[arg(long, default_value = stripe_api::API_BASE)]
+    api_base: String,
+    /// Retries of each request after the first attempt.
+    #[arg(long, default_value_t = stripe_api::DEFAULT_MAX_RETRIES)]
+    max_retries: u32,
+}
+
+impl ApiArgs {
+    pub fn client(&self) -> Result<Client, Failure> {
+        Client::new(self.api_key.clone(), &self.api_base, self.max_retries)
+    }
+}
 
 /// A Stripe API client for one key and base URL.
 pub struct Client {

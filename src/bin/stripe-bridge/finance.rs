@@ -8,9 +8,9 @@ use stripe_bridge::reconcile::fetch::{self, Lookup, Start};
 use stripe_bridge::reconcile::{
     self, balance, report, BalanceTransaction, Payout, Reconciliation, Source,
 };
-use stripe_bridge::{stripe_api, Error};
+use stripe_bridge::Error;
 
-use crate::client::Client;
+use crate::client::{ApiArgs, Client};
 use crate::{io_failure, print, to_json, Failure};
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -19,26 +19,6 @@ pub enum Format {
     Json,
     /// CSV for spreadsheets, with the column names of Stripe's reports.
     Csv,
-}
-
-#[derive(Args)]
-pub struct ApiArgs {
-    /// Stripe secret or restricted key (read access to payouts, balance transactions,
-    /// charges, PaymentIntents and, for report runs, files).
-    #[arg(long = "api-key", env = "STRIPE_SECRET_KEY", hide_env_values = true)]
-    api_key: Option<String>,
-    /// Stripe's API base URL (a local stand-in in tests).
-    #[arg(long, default_value = stripe_api::API_BASE)]
-    api_base: String,
-    /// Retries of each request after the first attempt.
-    #[arg(long, default_value_t = stripe_api::DEFAULT_MAX_RETRIES)]
-    max_retries: u32,
-}
-
-impl ApiArgs {
-    fn client(&self) -> Result<Client, Failure> {
-        Client::new(self.api_key.clone(), &self.api_base, self.max_retries)
-    }
 }
 
 /// Reconcile a payout: every balance transaction paid out in it, per category and per order,

@@ -14,7 +14,6 @@ use stripe_bridge::mapping::Profile;
 use stripe_bridge::mode::ModeGuard;
 use stripe_bridge::payment_request::{self, LinkParams, Order};
 use stripe_bridge::signature::{self, Secret, Tolerance, Verifier};
-use stripe_bridge::stripe_api;
 use stripe_bridge::{normalize_json, Error, Event, NormalizeOptions, OrderState, Record, Status};
 
 /// Verify, normalize and sign Stripe webhooks.
@@ -102,15 +101,9 @@ enum Command {
         /// with backoff and the same Idempotency-Key.
         #[arg(long)]
         send: bool,
-        /// Stripe secret or restricted key, for --send.
-        #[arg(long = "api-key", env = "STRIPE_SECRET_KEY", hide_env_values = true)]
-        api_key: Option<String>,
-        /// Stripe's API base URL, for --send.
-        #[arg(long, default_value = stripe_api::API_BASE)]
-        api_base: String,
-        /// Retries after the first attempt, for --send.
-        #[arg(long, default_value_t = stripe_api::DEFAULT_MAX_RETRIES)]
-        max_retries: u32,
+        /// For --send.
+        #[command(flatten)]
+        api: client::ApiArgs,
         /// Pretty-print the JSON.
         #[arg(long)]
         pretty: bool,
@@ -415,9 +408,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::PaymentRequest {
             kind,
             send,
-            api_key,
-            api_base,
-            max_retries,
+            api,
             pretty,
         } => {
             let body = read_stdin()?;
@@ -435,8 +426,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             if !send {
                 return print(&to_json(&request, pretty)?);
             }
-            let client = client::Client::new(api_key, &api_base, max_retries)?;
-            let object = client::json(&client.post(&request)?)?;
+            let object = client::json(&api.client()?.post(&request)?)?;
             print(&to_json(&object, pretty)?)
         }
         Command::Reconcile(args) => finance::reconcile(args),
