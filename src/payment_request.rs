@@ -14,7 +14,7 @@
 //! let text = std::fs::read_to_string("tests/fixtures/orders/order-1001.json").unwrap();
 //! let order: Order = serde_json::from_str(&text).unwrap();
 //! let request = checkout_session(&order).unwrap();
-//! assert_eq!((request.method, request.path, request.amount_minor), ("POST", "/v1/checkout/sessions", 5040));
+//! assert_eq!((request.method, request.path.as_str(), request.amount_minor), ("POST", "/v1/checkout/sessions", 5040));
 //! assert!(request.body.contains("client_reference_id=1001"));
 //!
 //! let mut wrong = order.clone();
@@ -157,7 +157,8 @@ pub struct Order {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StripeRequest {
     pub method: &'static str,
-    pub path: &'static str,
+    /// The API path, with the object's id where it has one (`/v1/payment_intents/pi_…/capture`).
+    pub path: String,
     /// `application/x-www-form-urlencoded` body in Stripe's bracket notation.
     pub body: String,
     pub idempotency_key: String,
@@ -489,7 +490,7 @@ fn request(
 ) -> StripeRequest {
     StripeRequest {
         method: "POST",
-        path,
+        path: path.to_owned(),
         body: form.encode(),
         idempotency_key: idempotency_key(
             kind,
@@ -790,7 +791,7 @@ mod tests {
     fn checkout_session_body() {
         let r = checkout_session(&order()).unwrap();
         assert_eq!(
-            (r.method, r.path, r.amount_minor),
+            (r.method, r.path.as_str(), r.amount_minor),
             ("POST", "/v1/checkout/sessions", 2593)
         );
         let expected: Vec<(&str, &str)> = vec![
@@ -882,7 +883,7 @@ mod tests {
         o.total = "20.98".into();
         let link = payment_link(&o).unwrap();
         assert_eq!(
-            (link.method, link.path, link.amount_minor),
+            (link.method, link.path.as_str(), link.amount_minor),
             ("POST", "/v1/payment_links", 2098)
         );
         let expected: Vec<(&str, &str)> = vec![

@@ -351,7 +351,7 @@ mod tests {
     fn headers_carry_the_key_the_request_key_and_the_version() {
         let request = StripeRequest {
             method: "POST",
-            path: "/v1/payment_intents",
+            path: "/v1/payment_intents".to_owned(),
             body: "amount=500&currency=jpy".into(),
             idempotency_key: "sb-payment_intent-abc".into(),
             amount_minor: 500,
