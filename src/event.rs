@@ -577,6 +577,11 @@ pub struct TypeOnly {
 #[serde(default)]
 pub struct Outcome {
     pub risk_level: Option<String>,
+    /// `issuer_declined`, `blocked`, `invalid`, `authorized`, ...
+    #[serde(rename = "type")]
+    pub outcome_type: Option<String>,
+    /// For an issuer's decline, the decline code (`insufficient_funds`, ...).
+    pub reason: Option<String>,
 }
 
 /// `PaymentIntent.last_payment_error`.

@@ -897,7 +897,15 @@ fn charge<'a>(obj: &'a StripeObject, r: &mut Record, f: &mut Facts<'a>) {
         .payment_method_details
         .as_ref()
         .and_then(|d| d.kind.clone());
-    r.failure = failure(obj.failure_code.as_ref(), obj.failure_message.as_ref());
+    r.failure = failure(obj.failure_code.as_ref(), obj.failure_message.as_ref()).map(|mut f| {
+        // A charge carries the issuer's decline code as its outcome's reason (the
+        // PaymentIntent's `last_payment_error.decline_code` says the same).
+        let outcome = obj.outcome.as_ref();
+        if outcome.and_then(|o| o.outcome_type.as_deref()) == Some("issuer_declined") {
+            f.decline_code = outcome.and_then(|o| o.reason.clone());
+        }
+        f
+    });
     r.risk_level = obj.outcome.as_ref().and_then(|o| o.risk_level.clone());
     f.amount = charge_amount(obj);
     f.amount_refunded = obj.amount_refunded;
@@ -1175,6 +1183,25 @@ mod tests {
         let json = serde_json::to_value(&r).unwrap();
         assert_eq!(json["amount"], "12.340");
         assert_eq!(json["amount_minor"], 12340);
+    }
+
+    #[test]
+    fn a_declined_charge_carries_the_issuers_decline_code() {
+        let r = norm(&event(
+            "charge.failed",
+            r#"{"id":"ch_1","object":"charge","amount":1000,"currency":"eur","status":"failed",
+                "payment_intent":"pi_1","failure_code":"card_declined","failure_message":"Declined.",
+                "outcome":{"type":"issuer_declined","reason":"insufficient_funds","risk_level":"normal"}}"#,
+        ));
+        let f = r.failure.unwrap();
+        assert_eq!(f.code.as_deref(), Some("card_declined"));
+        assert_eq!(f.decline_code.as_deref(), Some("insufficient_funds"));
+        let blocked = norm(&event(
+            "charge.failed",
+            r#"{"id":"ch_2","object":"charge","amount":1000,"currency":"eur","status":"failed",
+                "failure_code":"card_declined","outcome":{"type":"blocked","reason":"highest_risk_level"}}"#,
+        ));
+        assert_eq!(blocked.failure.unwrap().decline_code, None, "Radar's reason is not a decline code");
     }
 
     #[test]

@@ -3,9 +3,10 @@
 //!
 //! Stripe delivers webhooks at least once and in no particular order. The state keeps what each
 //! Stripe object last said ([`ObjectState`] per PaymentIntent, Checkout Session, invoice,
-//! invoice payment and charge; [`RefundState`], [`DisputeState`], fraud warnings and reviews by
-//! id). Merging a record is a join on those maps: commutative, associative and idempotent, so
-//! every permutation of a set of records, with any duplicates, ends in the same state.
+//! invoice payment and charge, with why its latest failed report failed; [`Linked`] refunds,
+//! disputes, fraud warnings and reviews by id). Merging a record is a join on those maps:
+//! commutative, associative and idempotent, so every permutation of a set of records, with any
+//! duplicates, ends in the same state.
 //!
 //! Everything else is derived from them after each merge ([`derive`](OrderState::merge)):
 //! the objects are grouped into **payment attempts** (a PaymentIntent with its charges, the
@@ -23,7 +24,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::money::{minor_to_decimal, Currency};
-use crate::normalize::{Concern, Record, Status};
+use crate::normalize::{Concern, Failure, Record, Status};
 
 mod attempts;
 mod upgrade;
@@ -92,6 +93,13 @@ pub struct ObjectState {
     pub risk_level: Option<String>,
     /// The other objects it names (its PaymentIntent, charge, invoice, session).
     pub links: BTreeSet<String>,
+    /// Why its latest `failed` report failed: Stripe's code, message and the issuer's decline
+    /// code (a PaymentIntent's `last_payment_error`, a charge's `failure_code`/`failure_message`;
+    /// never payment method details). Kept after a later success; `None` when no failed report
+    /// said why. Added within schema version 2: states without it read as `None`.
+    pub failure: Option<Failure>,
+    /// When that failed report was sent (the latest; equal times: the greatest failure wins).
+    pub failed_at: Option<i64>,
 }
 
 /// A refund, a dispute, or a flag (early fraud warning, review): what it last said, and the
@@ -329,6 +337,24 @@ fn riskier(a: Option<String>, b: Option<String>) -> Option<String> {
     }
 }
 
+/// The later of two failures: by time, then by the whole value (never by arrival).
+pub(crate) fn later_failure(
+    a: Option<(i64, Failure)>,
+    b: Option<(i64, Failure)>,
+) -> Option<(i64, Failure)> {
+    fn key(x: &Option<(i64, Failure)>) -> Option<(i64, [Option<&str>; 3])> {
+        x.as_ref().map(|(at, f)| {
+            let text = [&f.code, &f.message, &f.decline_code].map(|t| t.as_deref());
+            (*at, text)
+        })
+    }
+    if key(&b) > key(&a) {
+        b
+    } else {
+        a
+    }
+}
+
 fn max_opt<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.max(b)),
@@ -516,6 +542,11 @@ impl OrderState {
                 (Some(fee), Some(net), Some(cur));
         }
         slot.risk_level = riskier(slot.risk_level.take(), r.risk_level.clone());
+        if let (Status::Failed, Some(failure)) = (r.status, &r.failure) {
+            let seen = slot.failed_at.zip(slot.failure.take());
+            (slot.failed_at, slot.failure) =
+                later_failure(seen, Some((r.created, failure.clone()))).unzip();
+        }
         if let (Some(amount), Some(owner)) = (refund_floor, floor_owner) {
             let charge = self.objects.entry(owner).or_default();
             if charge.object.is_empty() {

@@ -150,6 +150,9 @@ export interface OrderTotals {
 export interface OrderAttempt {
   id: string;
   status: Status | null;
+  /** Why it failed (the newest failure of its objects), only while the attempt is `failed`. */
+  failure: Failure | null;
+  failed_at: number | null;
   /** The newest event time of its objects, Unix seconds. */
   updated_at: number;
   currency: string | null;
@@ -169,6 +172,9 @@ export interface ObjectObservation {
   object: string;
   status: Status | null;
   at: number;
+  /** The latest failure it reported (kept after a later success). */
+  failure: Failure | null;
+  failed_at: number | null;
   currency: string | null;
   amount_minor: number | null;
   captured_minor: number;

@@ -10,8 +10,9 @@
 //!   total in the same currency; refunds from Paid/PartiallyRefunded only, `RefundedAmount` set
 //!   from the refunds counted once per refund id; void only an authorization; never move a paid
 //!   order back; Pending orders become Processing once authorized or paid; Cancelled and
-//!   Complete orders keep their order status. Because it is computed from the merged state, it
-//!   is the same whatever the delivery order, and a duplicate delivery changes nothing.
+//!   Complete orders keep their order status; while the order's payment is declined, a note says
+//!   why ([`failure_note`]). Because it is computed from the merged state, it is the same
+//!   whatever the delivery order, and a duplicate delivery changes nothing.
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -206,6 +207,35 @@ pub fn event_note(record: &Record) -> String {
     note
 }
 
+/// Why the order's payment failed, while the attempt that speaks for it
+/// ([`OrderState::main_attempt`]) is `failed` and Stripe said why:
+/// `Payment failed [pi_…]: card_declined (insufficient_funds): Your card has insufficient funds.`
+/// (Stripe's code, the issuer's decline code when given, Stripe's message; `error` when Stripe
+/// gave only a message). `None` once that attempt is retried, authorized or paid, or when a
+/// newer attempt speaks for the order.
+///
+/// It depends on the state alone and names the failure, so the same failure always gives the
+/// same text: a receiver that writes a plan only when the state changed writes it once per
+/// change while the payment stays declined (a decline usually arrives as two changes,
+/// `charge.failed` and `payment_intent.payment_failed`); one that skips notes the order already
+/// has writes it once per failure.
+pub fn failure_note(state: &OrderState) -> Option<String> {
+    let attempt = state.main_attempt()?;
+    let failure = attempt.failure.as_ref()?;
+    let mut note = format!(
+        "Payment failed [{}]: {}",
+        attempt.id,
+        failure.code.as_deref().unwrap_or("error")
+    );
+    if let Some(decline) = &failure.decline_code {
+        note.push_str(&format!(" ({decline})"));
+    }
+    if let Some(message) = &failure.message {
+        note.push_str(&format!(": {message}"));
+    }
+    Some(note)
+}
+
 /// The columns of a nopCommerce `Order` row the plan reads. Amounts may be JSON numbers or
 /// decimal strings (PostgreSQL `numeric` arrives as text).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -385,12 +415,16 @@ impl Charged {
 /// The update of `order` after `record` was merged into the order's `state` (which must
 /// already contain it). Call it only when the merge changed the state: a duplicate delivery
 /// then never produces a second note.
+///
+/// Notes: the record's ([`event_note`]), then, while the order's payment is declined, why
+/// ([`failure_note`], from the state alone), then what the plan changes.
 pub fn plan(order: &NopOrder, state: &OrderState, record: &Record) -> NopPlan {
     let mut plan = NopPlan {
         order_id: order.id,
         notes: vec![event_note(record)],
         ..NopPlan::default()
     };
+    plan.notes.extend(failure_note(state));
     let Some(charged) = Charged::of(order, state) else {
         plan.notes
             .push("The order's currency or rate is not usable: not changed".to_owned());
@@ -1114,6 +1148,141 @@ mod tests {
         );
         let r = refund("re_1", 500, 200, "succeeded");
         let _ = plan(&weird, &state(&[usd, r.clone()]), &r);
+    }
+
+    fn declined(at: i64, charge: &str, decline: &str, message: &str) -> Record {
+        rec(
+            "payment_intent.payment_failed",
+            at,
+            &format!(
+                r#"{{"id":"pi_1","object":"payment_intent","amount":2000,"currency":"usd","status":"requires_payment_method","latest_charge":"{charge}",
+                  "last_payment_error":{{"code":"card_declined","decline_code":"{decline}","message":"{message}","type":"card_error",
+                  "payment_method":{{"id":"pm_1","type":"card","card":{{"last4":"4242"}}}}}},"metadata":{{"order_id":"7"}}}}"#
+            ),
+        )
+    }
+
+    fn charge_failed(at: i64, id: &str, message: &str) -> Record {
+        rec(
+            "charge.failed",
+            at,
+            &format!(
+                r#"{{"id":"{id}","object":"charge","amount":2000,"currency":"usd","status":"failed","captured":false,"payment_intent":"pi_1",
+                  "failure_code":"card_declined","failure_message":"{message}","metadata":{{"order_id":"7"}}}}"#
+            ),
+        )
+    }
+
+    /// The record a receiver of state forwards makes up for the first note (the nopCommerce
+    /// proxy's `stateNoteRecord`): the state's status, no failure.
+    fn state_record(state: &OrderState) -> Record {
+        let mut r = paid(2000, "usd");
+        r.event_type = "order.state".to_owned();
+        r.event_id = state.last_event_id.clone().unwrap_or_default();
+        r.status = state.status.unwrap_or(Status::Pending);
+        (r.amount, r.amount_minor, r.failure) = (None, None, None);
+        r
+    }
+
+    const INSUFFICIENT: &str =
+        "Payment failed [pi_1]: card_declined (insufficient_funds): Your card has insufficient funds.";
+
+    #[test]
+    fn a_declined_payment_gets_a_note_saying_why_from_the_state() {
+        let records = [
+            rec(
+                "payment_intent.created",
+                10,
+                r#"{"id":"pi_1","object":"payment_intent","amount":2000,"currency":"usd","status":"requires_payment_method","metadata":{"order_id":"7"}}"#,
+            ),
+            charge_failed(20, "ch_1", "Your card has insufficient funds."),
+            declined(
+                20,
+                "ch_1",
+                "insufficient_funds",
+                "Your card has insufficient funds.",
+            ),
+        ];
+        let row = nop(serde_json::json!({}));
+        let s = state(&records);
+        assert_eq!(s.status, Some(Status::Failed));
+        let p = plan(&row, &s, &state_record(&s));
+        assert_eq!(p.notes[1], INSUFFICIENT, "{:?}", p.notes);
+        assert_eq!(p.notes.len(), 2, "{:?}", p.notes);
+        assert!(!p.changes_order(), "the order stays Pending: {p:?}");
+        assert!(!p
+            .notes
+            .iter()
+            .any(|n| n.contains("4242") || n.contains("pm_1")));
+        // The same state gives the same notes, whatever order the events came in.
+        for order in [[2, 1, 0], [1, 2, 0], [0, 2, 1]] {
+            let s2 = state(&order.map(|i| records[i].clone()));
+            assert_eq!(s2, s);
+            assert_eq!(plan(&row, &s2, &state_record(&s2)), p);
+        }
+        // From an event too (records forwarded one by one): after the event's own note.
+        let by_event = plan(&row, &s, &records[2]);
+        assert!(by_event.notes[0].contains("payment_intent.payment_failed"));
+        assert_eq!(by_event.notes[1], INSUFFICIENT);
+        // Only the charge's report so far: its code and message.
+        let only_charge = state(&records[..2]);
+        assert_eq!(
+            failure_note(&only_charge).as_deref(),
+            Some("Payment failed [pi_1]: card_declined: Your card has insufficient funds.")
+        );
+        // A second decline: the note names it.
+        let again = declined(30, "ch_2", "expired_card", "Your card has expired.");
+        let s3 = state(&[records[2].clone(), again]);
+        assert_eq!(
+            failure_note(&s3).as_deref(),
+            Some("Payment failed [pi_1]: card_declined (expired_card): Your card has expired.")
+        );
+    }
+
+    #[test]
+    fn no_failure_note_once_the_payment_is_retried_or_paid() {
+        let decline = declined(
+            20,
+            "ch_1",
+            "insufficient_funds",
+            "Your card has insufficient funds.",
+        );
+        let retry = rec(
+            "payment_intent.requires_action",
+            30,
+            r#"{"id":"pi_1","object":"payment_intent","amount":2000,"currency":"usd","status":"requires_action","metadata":{"order_id":"7"}}"#,
+        );
+        let s = state(&[decline.clone(), retry]);
+        assert_eq!(failure_note(&s), None);
+        let ok = paid(2000, "usd");
+        let s = state(&[ok.clone(), decline.clone()]);
+        let p = plan(&nop(serde_json::json!({})), &s, &state_record(&s));
+        assert_eq!(p.payment_status_id, Some(ps::PAID));
+        assert!(
+            !p.notes.iter().any(|n| n.starts_with("Payment failed")),
+            "{:?}",
+            p.notes
+        );
+        // A newer attempt speaks for the order: the old decline is not repeated.
+        let other = rec(
+            "checkout.session.completed",
+            40,
+            r#"{"id":"cs_2","object":"checkout.session","status":"complete","payment_status":"unpaid","amount_total":2000,"currency":"usd","client_reference_id":"7"}"#,
+        );
+        let s = state(&[decline.clone(), other]);
+        assert_eq!(s.main_attempt().map(|a| a.id.as_str()), Some("cs_2"));
+        assert_eq!(failure_note(&s), None);
+        // Stripe said only why in words: the code reads `error`.
+        let mut words = decline;
+        words.failure = Some(crate::normalize::Failure {
+            code: None,
+            message: Some("Declined.".to_owned()),
+            decline_code: None,
+        });
+        assert_eq!(
+            failure_note(&state(&[words])).as_deref(),
+            Some("Payment failed [pi_1]: error: Declined.")
+        );
     }
 
     #[test]

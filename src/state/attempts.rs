@@ -4,8 +4,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::{max_opt, status_key, stronger, MergeError, ObjectState, OrderState, Totals, OVERFLOW};
-use crate::normalize::Status;
+use super::{
+    later_failure, max_opt, status_key, stronger, MergeError, ObjectState, OrderState, Totals,
+    OVERFLOW,
+};
+use crate::normalize::{Failure, Status};
 
 /// One payment attempt of an order: a PaymentIntent (with its charges, and the Checkout
 /// Session and invoice pointing at it), a Checkout Session without a PaymentIntent yet, an
@@ -34,6 +37,13 @@ pub struct Attempt {
     pub fraud_warning: bool,
     pub review_open: bool,
     pub risk_level: Option<String>,
+    /// While the attempt is `failed`: why — the failure of its latest failed report over its
+    /// objects (equal times: the greatest failure). `None` for any other status: a retry that is
+    /// pending or requires action, an authorization or a payment hides an earlier decline (the
+    /// objects keep it).
+    pub failure: Option<Failure>,
+    /// When that failed report was sent.
+    pub failed_at: Option<i64>,
 }
 
 /// The priority of an object's id as the attempt's id.
@@ -124,6 +134,13 @@ pub(super) fn group(state: &OrderState) -> Result<Vec<Attempt>, MergeError> {
             attempt.risk_level = super::riskier(attempt.risk_level.take(), o.risk_level.clone());
         }
         attempt.status = best.map(|(s, _)| s);
+        if attempt.status == Some(Status::Failed) {
+            let failed = observed
+                .iter()
+                .map(|(_, o)| o.failed_at.zip(o.failure.clone()))
+                .fold(None, later_failure);
+            (attempt.failed_at, attempt.failure) = failed.unzip();
+        }
         let mine = |charge: &Option<String>, pi: &Option<String>| {
             [charge, pi]
                 .into_iter()

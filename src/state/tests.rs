@@ -325,3 +325,315 @@ fn records_of_one_object_at_the_same_second_merge_alike_in_any_order() {
         );
     }
 }
+
+/// A declined PaymentIntent (`last_payment_error`, with the payment method Stripe expands).
+fn pi_declined(at: i64, charge: &str, decline: &str, message: &str) -> Record {
+    rec(
+        "payment_intent.payment_failed",
+        at,
+        &format!(
+            r#"{{"id":"pi_1","object":"payment_intent","amount":5000,"currency":"usd","status":"requires_payment_method","latest_charge":"{charge}",
+              "last_payment_error":{{"code":"card_declined","decline_code":"{decline}","message":"{message}","type":"card_error","charge":"{charge}",
+              "payment_method":{{"id":"pm_1","type":"card","card":{{"brand":"visa","last4":"4242","exp_month":12,"exp_year":2030}},
+              "billing_details":{{"email":"jenny@example.com","name":"Jenny Rosen"}}}}}},"metadata":{{"order_id":"A-1"}}}}"#
+        ),
+    )
+}
+
+/// A failed charge (`failure_code`, `failure_message`; no decline code).
+fn charge_failed(at: i64, id: &str, message: &str) -> Record {
+    charge(
+        "charge.failed",
+        at,
+        id,
+        &format!(
+            r#""amount":5000,"captured":false,"status":"failed","failure_code":"card_declined","failure_message":"{message}""#
+        ),
+    )
+}
+
+fn failure(code: &str, decline: Option<&str>, message: &str) -> Failure {
+    Failure {
+        code: Some(code.to_owned()),
+        message: Some(message.to_owned()),
+        decline_code: decline.map(str::to_owned),
+    }
+}
+
+/// Every permutation of `0..n` (Heap's algorithm).
+fn permutations(n: usize) -> Vec<Vec<usize>> {
+    fn heap(k: usize, a: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
+        if k <= 1 {
+            out.push(a.clone());
+            return;
+        }
+        for i in 0..k {
+            heap(k - 1, a, out);
+            a.swap(if k % 2 == 0 { i } else { 0 }, k - 1);
+        }
+    }
+    let mut out = Vec::new();
+    heap(n, &mut (0..n).collect(), &mut out);
+    out
+}
+
+/// Two declines of one PaymentIntent (each reported by its charge and by the PaymentIntent in
+/// the same second) after its creation.
+fn two_declines() -> Vec<Record> {
+    vec![
+        pi("payment_intent.created", 10, "requires_payment_method"),
+        charge_failed(20, "ch_1", "Your card has insufficient funds."),
+        pi_declined(
+            20,
+            "ch_1",
+            "insufficient_funds",
+            "Your card has insufficient funds.",
+        ),
+        charge_failed(30, "ch_2", "Your card was declined."),
+        pi_declined(30, "ch_2", "generic_decline", "Your card was declined."),
+    ]
+}
+
+fn check_two_declines(s: &OrderState, order: &[usize]) {
+    assert_eq!(s.status, Some(Status::Failed), "{order:?}");
+    let [a] = s.attempts.as_slice() else {
+        panic!("one attempt: {:?}", s.attempts)
+    };
+    assert_eq!(
+        a.failure,
+        Some(failure(
+            "card_declined",
+            Some("generic_decline"),
+            "Your card was declined."
+        )),
+        "{order:?}"
+    );
+    assert_eq!(a.failed_at, Some(30), "{order:?}");
+    let object = |id: &str| {
+        let o = &s.objects[id];
+        (o.failed_at, o.failure.clone())
+    };
+    let first = failure("card_declined", None, "Your card has insufficient funds.");
+    assert_eq!(object("ch_1"), (Some(20), Some(first)), "{order:?}");
+    assert_eq!(object("pi_1").0, Some(30), "{order:?}");
+}
+
+#[test]
+fn the_latest_failure_is_kept_under_every_delivery_order_with_duplicates() {
+    let records = two_declines();
+    let expected = OrderState::from_records(&records).unwrap();
+    check_two_declines(&expected, &[0, 1, 2, 3, 4]);
+    for order in permutations(records.len()) {
+        // As delivered, then with the first and the last delivered again (before and after).
+        let (first, last) = (order[0], order[order.len() - 1]);
+        let with_duplicates: Vec<usize> = std::iter::once(last)
+            .chain(order.iter().copied())
+            .chain([first, last])
+            .collect();
+        for seq in [&order, &with_duplicates] {
+            let s = OrderState::from_records(seq.iter().map(|i| &records[*i])).unwrap();
+            check_two_declines(&s, seq);
+            assert_eq!(s, expected, "{seq:?}");
+        }
+    }
+}
+
+#[test]
+fn a_failure_joins_associatively_and_idempotently() {
+    // Merging a state's records into another state that already holds some of them (in any
+    // grouping) ends in the same state: what a replay onto a stored state does.
+    let records = two_declines();
+    let expected = OrderState::from_records(&records).unwrap();
+    for split in 0..=records.len() {
+        let mut s = OrderState::from_records(records[split..].iter().rev()).unwrap();
+        for r in records.iter().take(split).chain(&records) {
+            s.merge(r).unwrap();
+        }
+        assert_eq!(s, expected, "split at {split}");
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(serde_json::from_str::<OrderState>(&json).unwrap(), s);
+    }
+}
+
+#[test]
+fn two_failures_at_the_same_second_keep_the_same_one_in_either_order() {
+    let a = pi_declined(
+        20,
+        "ch_1",
+        "insufficient_funds",
+        "Your card has insufficient funds.",
+    );
+    let b = pi_declined(20, "ch_1", "do_not_honor", "Your card was declined.");
+    let ab = OrderState::from_records([&a, &b]).unwrap();
+    assert_eq!(ab, OrderState::from_records([&b, &a]).unwrap());
+    // The whole value decides, never the arrival: the code (equal), then the message ("Your
+    // card was declined." > "Your card has insufficient funds."), then the decline code.
+    let want = failure(
+        "card_declined",
+        Some("do_not_honor"),
+        "Your card was declined.",
+    );
+    assert_eq!(ab.attempts[0].failure, Some(want));
+    // The charge's report of the same decline (no decline code) never hides the PaymentIntent's.
+    let c = charge_failed(20, "ch_1", "Your card has insufficient funds.");
+    let d = pi_declined(
+        20,
+        "ch_1",
+        "insufficient_funds",
+        "Your card has insufficient funds.",
+    );
+    for seq in [[&c, &d], [&d, &c]] {
+        let s = OrderState::from_records(seq).unwrap();
+        let f = s.attempts[0].failure.as_ref().unwrap();
+        assert_eq!(f.decline_code.as_deref(), Some("insufficient_funds"));
+    }
+}
+
+#[test]
+fn a_later_success_or_retry_hides_the_failure_from_the_attempt() {
+    let declined = pi_declined(
+        20,
+        "ch_1",
+        "insufficient_funds",
+        "Your card has insufficient funds.",
+    );
+    let kept = Some(failure(
+        "card_declined",
+        Some("insufficient_funds"),
+        "Your card has insufficient funds.",
+    ));
+    let paid = pi("payment_intent.succeeded", 40, "succeeded");
+    for seq in [[&declined, &paid], [&paid, &declined]] {
+        let s = OrderState::from_records(seq).unwrap();
+        assert_eq!(s.status, Some(Status::Paid));
+        assert_eq!(s.attempts[0].failure, None);
+        assert_eq!(s.attempts[0].failed_at, None);
+        // The object keeps what it said.
+        assert_eq!(s.objects["pi_1"].failure, kept);
+        assert_eq!(s.objects["pi_1"].failed_at, Some(20));
+    }
+    // A retry that needs the customer (3-D Secure): live again, the decline is not shown; a
+    // second decline shows the second one.
+    let retry = pi("payment_intent.requires_action", 30, "requires_action");
+    let mut s = OrderState::from_records([&retry, &declined]).unwrap();
+    assert_eq!(s.status, Some(Status::RequiresAction));
+    assert_eq!(s.attempts[0].failure, None);
+    s.merge(&pi_declined(
+        35,
+        "ch_2",
+        "authentication_required",
+        "Your card was declined.",
+    ))
+    .unwrap();
+    assert_eq!(s.status, Some(Status::Failed));
+    let f = s.attempts[0].failure.as_ref().unwrap();
+    assert_eq!(f.decline_code.as_deref(), Some("authentication_required"));
+    assert_eq!(s.attempts[0].failed_at, Some(35));
+    // A canceled attempt ended: no failure shown either.
+    s.merge(&pi("payment_intent.canceled", 50, "canceled"))
+        .unwrap();
+    assert_eq!(s.status, Some(Status::Canceled));
+    assert_eq!(s.attempts[0].failure, None);
+}
+
+#[test]
+fn failures_keep_no_payment_method_details() {
+    let s = OrderState::from_records(&two_declines()).unwrap();
+    let json = serde_json::to_string(&s).unwrap();
+    for secret in ["pm_1", "4242", "visa", "jenny", "Jenny", "2030"] {
+        assert!(!json.contains(secret), "{secret} in {json}");
+    }
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        v["attempts"][0]["failure"],
+        serde_json::json!({"code": "card_declined", "message": "Your card was declined.", "decline_code": "generic_decline"})
+    );
+    assert_eq!(v["attempts"][0]["failed_at"], 30);
+    assert_eq!(
+        v["objects"]["ch_1"]["failure"]["decline_code"],
+        serde_json::Value::Null
+    );
+    assert_eq!(v["objects"]["pi_1"]["failed_at"], 30);
+}
+
+#[test]
+fn states_without_failures_read_as_before() {
+    // Version 1: no failure anywhere.
+    let s: OrderState = serde_json::from_str(V1_PARTIALLY_REFUNDED).unwrap();
+    assert!(s
+        .objects
+        .values()
+        .all(|o| o.failure.is_none() && o.failed_at.is_none()));
+    assert!(s.attempts.iter().all(|a| a.failure.is_none()));
+    let failed = r#"{"order_ref":"A-1","currency":"USD","amount_minor":5000,"payment_intents":["pi_1"],
+      "base":{"tier":1,"at":20,"rank":2,"status":"failed"}}"#;
+    let mut s: OrderState = serde_json::from_str(failed).unwrap();
+    assert_eq!(s.attempts[0].status, Some(Status::Failed));
+    assert_eq!(s.attempts[0].failure, None);
+    // Then a decline with its reason arrives: shown.
+    s.merge(&pi_declined(
+        30,
+        "ch_1",
+        "insufficient_funds",
+        "Your card has insufficient funds.",
+    ))
+    .unwrap();
+    assert_eq!(s.attempts[0].failed_at, Some(30));
+    let f = s.attempts[0].failure.as_ref().unwrap();
+    assert_eq!(f.decline_code.as_deref(), Some("insufficient_funds"));
+    // Version 2 written before the field: the same state as with `failure: null`.
+    let mut v = serde_json::to_value(OrderState::from_records(&two_declines()).unwrap()).unwrap();
+    let with = serde_json::from_value::<OrderState>(v.clone()).unwrap();
+    for o in v["objects"].as_object_mut().unwrap().values_mut() {
+        let o = o.as_object_mut().unwrap();
+        o.remove("failure");
+        o.remove("failed_at");
+    }
+    for a in v["attempts"].as_array_mut().unwrap() {
+        let a = a.as_object_mut().unwrap();
+        a.remove("failure");
+        a.remove("failed_at");
+    }
+    let without: OrderState = serde_json::from_value(v).unwrap();
+    assert_eq!(without.schema_version, 2);
+    assert_eq!(without.status, with.status);
+    assert!(without.attempts.iter().all(|a| a.failure.is_none()));
+    assert!(without.objects.values().all(|o| o.failure.is_none()));
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 256, failure_persistence: None, ..Default::default()
+    })]
+
+    /// Declines, retries and a success of one order, shuffled and duplicated: one state.
+    #[test]
+    fn shuffled_and_duplicated_failures_converge(
+        order in proptest::strategy::Strategy::prop_shuffle(proptest::strategy::Just((0..8usize).collect::<Vec<_>>())),
+        dupes in proptest::collection::vec((0..8usize, 0..9usize), 0..6),
+        paid in proptest::bool::ANY,
+    ) {
+        let mut records = two_declines();
+        records.push(pi("payment_intent.requires_action", 25, "requires_action"));
+        records.push(charge_failed(30, "ch_3", "Your card's security code is incorrect."));
+        records.push(if paid {
+            pi("payment_intent.succeeded", 40, "succeeded")
+        } else {
+            pi("payment_intent.processing", 5, "processing")
+        });
+        let expected = OrderState::from_records(&records).unwrap();
+        let mut seq = order.clone();
+        for (record, at) in dupes {
+            seq.insert(at.min(seq.len()), record);
+        }
+        let s = OrderState::from_records(seq.iter().map(|i| &records[*i])).unwrap();
+        proptest::prop_assert_eq!(&s, &expected, "{:?}", seq);
+        let shown = s.attempts[0].failure.as_ref().map(|f| f.message.clone().unwrap_or_default());
+        if paid {
+            proptest::prop_assert_eq!(shown, None);
+        } else {
+            // ch_3's report at 30 wins over the PaymentIntent's by its message.
+            proptest::prop_assert_eq!(shown.as_deref(), Some("Your card's security code is incorrect."));
+        }
+    }
+}

@@ -3,6 +3,11 @@
 //! Only the observations are read; everything derived is recomputed, so a stored state edited
 //! by hand cannot carry a status its observations do not support. One flat struct reads both
 //! versions (no `flatten` or `untagged`: they would double the generated code in wasm).
+//!
+//! Fields added within version 2 are optional and default when missing: an object's `failure`
+//! and `failed_at` (why its latest failed report failed) read as `None` from version 1 states
+//! and from version 2 states written before them, so `schema_version` stays 2. A reader older
+//! than a field ignores it (and loses it on its next write).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
