@@ -42,9 +42,24 @@
 // its payout: retried, then kept in the Worker's dead letters);
 // 500 database or other errors (retried). Nothing is acknowledged unless it was applied or
 // there was nothing to apply.
+//
+// The shop's side (refunds for approved return requests, cancelled orders' authorizations and
+// payments) is in actions.mjs, re-exported here.
 import { createServer } from 'node:http';
 import { fromMinorUnits, statusConcern, verifyStandardWebhook } from 'stripe-bridge';
 import { mergeOrderState, planNopCommerceUpdate, upgradeOrderState } from 'stripe-bridge/targets';
+
+export {
+  RETURN_REQUEST_STATUS,
+  cancellationAction,
+  mainAttempt,
+  processCancelledOrders,
+  processReturns,
+  processShopActions,
+  refundAmount,
+  shopActionOptions,
+  startShopActions,
+} from './actions.mjs';
 
 /** The default limit of a request body: a state forward of a large order is a few tens of KB. */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -215,9 +230,13 @@ async function writePlan(client, orderId, plan, state, sequence) {
     values.push(orderId);
     await client.query(`UPDATE "Order" SET ${sets.join(', ')} WHERE "Id" = $${values.length}`, values);
   }
+  // A note the order already has is not written again: a state that stays failed over several
+  // changes (charge.failed, then payment_intent.payment_failed) says "Payment failed" once.
   for (const note of plan.notes) {
     await client.query(
-      `INSERT INTO "OrderNote" ("OrderId", "Note", "DownloadId", "DisplayToCustomer", "CreatedOnUtc") VALUES ($1, $2, 0, false, now() at time zone 'utc')`,
+      `INSERT INTO "OrderNote" ("OrderId", "Note", "DownloadId", "DisplayToCustomer", "CreatedOnUtc")
+       SELECT $1, $2::text, 0, false, now() at time zone 'utc'
+       WHERE NOT EXISTS (SELECT 1 FROM "OrderNote" WHERE "OrderId" = $1 AND "Note" = $2::text)`,
       [orderId, note],
     );
   }

@@ -1,6 +1,7 @@
 -- The part of nopCommerce's schema (4.6x-4.9x, PostgreSQL) the proxy touches, as nopCommerce
 -- creates it: quoted PascalCase names, citext strings, decimal(18,4) amounts, UTC timestamps
--- without time zone. Columns of "Order" that payments never read or write are left out.
+-- without time zone. Columns of "Order" that payments never read or write are left out; on a
+-- nopCommerce database its own tables exist already and are left as they are.
 -- Everything below is idempotent: run it again after upgrading the proxy (it adds what is new).
 CREATE EXTENSION IF NOT EXISTS citext;
 
@@ -37,6 +38,53 @@ CREATE TABLE IF NOT EXISTS "OrderNote" (
   "CreatedOnUtc" timestamp NOT NULL
 );
 CREATE INDEX IF NOT EXISTS "IX_OrderNote_OrderId" ON "OrderNote" ("OrderId");
+
+-- An order's lines (all of nopCommerce's columns): a return request names one, and its
+-- refund is UnitPriceInclTax (primary store currency) x the quantity returned.
+CREATE TABLE IF NOT EXISTS "OrderItem" (
+  "Id" serial CONSTRAINT "PK_OrderItem" PRIMARY KEY,
+  "OrderItemGuid" uuid NOT NULL,
+  "OrderId" integer NOT NULL CONSTRAINT "FK_OrderItem_OrderId_Order_Id" REFERENCES "Order" ("Id") ON DELETE CASCADE,
+  "ProductId" integer NOT NULL,
+  "Quantity" integer NOT NULL,
+  "UnitPriceInclTax" decimal(18,4) NOT NULL,
+  "UnitPriceExclTax" decimal(18,4) NOT NULL,
+  "PriceInclTax" decimal(18,4) NOT NULL,
+  "PriceExclTax" decimal(18,4) NOT NULL,
+  "DiscountAmountInclTax" decimal(18,4) NOT NULL,
+  "DiscountAmountExclTax" decimal(18,4) NOT NULL,
+  "OriginalProductCost" decimal(18,4) NOT NULL,
+  "AttributeDescription" citext NULL,
+  "AttributesXml" citext NULL,
+  "DownloadCount" integer NOT NULL,
+  "IsDownloadActivated" boolean NOT NULL,
+  "LicenseDownloadId" integer NULL,
+  "ItemWeight" decimal(18,4) NULL,
+  "RentalStartDateUtc" timestamp NULL,
+  "RentalEndDateUtc" timestamp NULL
+);
+
+-- Return requests (all of nopCommerce's columns; "CustomerId" references "Customer", left out
+-- here). "ReturnRequestStatusId": Pending 0, Received 10, ReturnAuthorized 20, ItemsRepaired 30,
+-- ItemsRefunded 40, RequestRejected 50, Cancelled 60. nopCommerce itself never pays anything
+-- back for a return: the proxy asks the Worker for the refund (see "StripeBridgeReturnRefund").
+CREATE TABLE IF NOT EXISTS "ReturnRequest" (
+  "Id" serial CONSTRAINT "PK_ReturnRequest" PRIMARY KEY,
+  "CustomNumber" citext NULL,
+  "StoreId" integer NOT NULL,
+  "OrderItemId" integer NOT NULL,
+  "CustomerId" integer NOT NULL,
+  "Quantity" integer NOT NULL,
+  "ReturnedQuantity" integer NOT NULL,
+  "ReasonForReturn" citext NOT NULL,
+  "RequestedAction" citext NOT NULL,
+  "CustomerComments" citext NULL,
+  "UploadedFileId" integer NOT NULL,
+  "StaffNotes" citext NULL,
+  "ReturnRequestStatusId" integer NOT NULL,
+  "CreatedOnUtc" timestamp NOT NULL,
+  "UpdatedOnUtc" timestamp NOT NULL
+);
 
 -- The proxy's own objects (not nopCommerce's) start here.
 
@@ -115,3 +163,59 @@ CREATE TABLE IF NOT EXISTS "StripeBridgePayoutNote" (
 -- (For the foreign keys: deleting an order or a note finds its rows here by index.)
 CREATE INDEX IF NOT EXISTS "IX_StripeBridgePayoutNote_OrderId" ON "StripeBridgePayoutNote" ("OrderId");
 CREATE INDEX IF NOT EXISTS "IX_StripeBridgePayoutNote_OrderNoteId" ON "StripeBridgePayoutNote" ("OrderNoteId");
+
+-- Shop -> Stripe actions (the Worker's POST /refunds and POST /payments/{pi}/cancel, bearer
+-- SHOP_API_TOKEN), each asked for once. A row is written (status `requested`) before the first
+-- request and keeps the request body, so every retry sends the same bytes (the Worker's
+-- idempotency key then makes Stripe act once). Status: `requested` (not sent yet, or sent and the
+-- proxy stopped before recording the answer: sent again), `created` (the Worker did it:
+-- "RefundIds", "Response"), `refused` (the Worker or the proxy refused it: 400/422, unknown order;
+-- never retried; "LastError"), `failed` (5xx, network, timeout, 401/429...: retried at
+-- "NextAttemptOnUtc" with a growing delay). A sender locks its row (FOR UPDATE SKIP LOCKED) while
+-- it asks the Worker and records the answer, so two proxies never send the same one at once.
+-- To give up on a row that keeps failing, set its "Status" to 'refused'; to ask again after a
+-- refusal, delete it.
+
+-- One refund per approved return request (return_id "rr_<Id>").
+CREATE TABLE IF NOT EXISTS "StripeBridgeReturnRefund" (
+  "ReturnRequestId" integer CONSTRAINT "PK_StripeBridgeReturnRefund" PRIMARY KEY,
+  "OrderId" integer NOT NULL
+    CONSTRAINT "FK_StripeBridgeReturnRefund_OrderId_Order_Id" REFERENCES "Order" ("Id") ON DELETE CASCADE,
+  "Status" text NOT NULL
+    CONSTRAINT "CK_StripeBridgeReturnRefund_Status" CHECK ("Status" IN ('requested', 'created', 'refused', 'failed')),
+  "Request" jsonb NOT NULL,
+  "RefundIds" text[] NOT NULL DEFAULT '{}',
+  "Response" jsonb NULL,
+  "LastError" text NULL,
+  "Attempts" integer NOT NULL DEFAULT 0,
+  "NextAttemptOnUtc" timestamp NULL,
+  "LastAttemptOnUtc" timestamp NULL,
+  "CreatedOnUtc" timestamp NOT NULL,
+  "UpdatedOnUtc" timestamp NOT NULL
+);
+CREATE INDEX IF NOT EXISTS "IX_StripeBridgeReturnRefund_Due" ON "StripeBridgeReturnRefund" ("NextAttemptOnUtc")
+  WHERE "Status" IN ('requested', 'failed');
+CREATE INDEX IF NOT EXISTS "IX_StripeBridgeReturnRefund_OrderId" ON "StripeBridgeReturnRefund" ("OrderId");
+
+-- One action per cancelled order that Stripe holds money for: `cancel` (an authorization: POST
+-- /payments/{pi}/cancel, "Path") or `refund` (captured money: POST /refunds, all that remains,
+-- return_id "cancel_<OrderId>").
+CREATE TABLE IF NOT EXISTS "StripeBridgeOrderCancel" (
+  "OrderId" integer CONSTRAINT "PK_StripeBridgeOrderCancel" PRIMARY KEY
+    CONSTRAINT "FK_StripeBridgeOrderCancel_OrderId_Order_Id" REFERENCES "Order" ("Id") ON DELETE CASCADE,
+  "Action" text NOT NULL CONSTRAINT "CK_StripeBridgeOrderCancel_Action" CHECK ("Action" IN ('cancel', 'refund')),
+  "Path" text NOT NULL,
+  "Status" text NOT NULL
+    CONSTRAINT "CK_StripeBridgeOrderCancel_Status" CHECK ("Status" IN ('requested', 'created', 'refused', 'failed')),
+  "Request" jsonb NOT NULL,
+  "RefundIds" text[] NOT NULL DEFAULT '{}',
+  "Response" jsonb NULL,
+  "LastError" text NULL,
+  "Attempts" integer NOT NULL DEFAULT 0,
+  "NextAttemptOnUtc" timestamp NULL,
+  "LastAttemptOnUtc" timestamp NULL,
+  "CreatedOnUtc" timestamp NOT NULL,
+  "UpdatedOnUtc" timestamp NOT NULL
+);
+CREATE INDEX IF NOT EXISTS "IX_StripeBridgeOrderCancel_Due" ON "StripeBridgeOrderCancel" ("NextAttemptOnUtc")
+  WHERE "Status" IN ('requested', 'failed');
