@@ -1,23 +1,32 @@
 #!/usr/bin/env node
 // A local stand-in for Stripe's API on 127.0.0.1, for the tests of the payment-request clients
-// (npm package, CLI, Worker), of payout reconciliation, and for `make run` (no Stripe account or
-// network needed):   STRIPE_SECRET_KEY=sk_test_... node examples/fake-stripe-api.mjs [port]
+// (npm package, CLI, Worker), of the shop's actions (refunds, capture, cancel, customers, order
+// sync), of payout reconciliation, and for `make run` (no Stripe account or network needed):
+//   STRIPE_SECRET_KEY=sk_test_... node examples/fake-stripe-api.mjs [port]
 // (as a program it also serves a demo payout from stripe-scenarios.mjs and prints its id).
 //
 // It checks what Stripe checks on the wire: the method and path, the secret key in
-// `Authorization: Bearer` (or HTTP Basic, as `curl -u sk_test_...:`), `Stripe-Version`, the form encoding, every parameter against the
-// endpoint's known parameters (unknown, missing, mistyped and over-long ones give Stripe's 400
-// `invalid_request_error`), metadata limits, and the Idempotency-Key: a repeated key with the
-// same parameters replays the saved response (`Idempotent-Replayed: true`), with other parameters
-// it is a 400 `idempotency_error`. Answers are Stripe-shaped objects and errors.
+// `Authorization: Bearer` (or HTTP Basic, as `curl -u sk_test_...:`), `Stripe-Version`, the form
+// encoding, and every parameter of every request against Stripe's OpenAPI description
+// (spec3.json, API version 2023-08-16) with the parameters Stripe added since then overlaid from
+// ONE list, examples/stripe-api-newer.json (each with its changelog entry): unknown, missing,
+// mistyped, out-of-enum and over-long parameters give Stripe's 400 `invalid_request_error`.
+// Then the checks the description cannot express (metadata limits, amounts, currencies, emails,
+// URLs, existing customers), and the Idempotency-Key: a repeated key with the same parameters
+// replays the saved response (`Idempotent-Replayed: true`), with other parameters it is a 400
+// `idempotency_error`. Answers are Stripe-shaped objects (Stripe's fixtures3.json adjusted with
+// the request's values) and errors in Stripe's words.
 //
-// Served: POST /v1/checkout/sessions, /v1/payment_intents, /v1/payment_links (hand-written
-// schemas below); and, checked against Stripe's OpenAPI description (spec3.json) and shaped by
-// its fixtures (fixtures3.json): GET /v1/payouts[/{id}], GET /v1/balance_transactions[/{id}]
-// (filters payout, type, currency, source, created; cursors; expand[]), GET /v1/charges/{id},
-// /v1/payment_intents/{id}, /v1/refunds/{id}, /v1/disputes/{id}, POST /v1/reporting/report_runs,
-// GET /v1/reporting/report_runs/{id}, GET /v1/files/{id} and /v1/files/{id}/contents (the report
-// CSVs, rendered from the store). Objects are seeded with `seed(...)` / `seedFile(...)`.
+// Served (POST): /v1/checkout/sessions, /v1/payment_intents, /v1/payment_intents/{intent}
+// (update), /v1/payment_intents/{intent}/capture, /v1/payment_intents/{intent}/cancel,
+// /v1/payment_links, /v1/refunds, /v1/customers, /v1/customers/{customer},
+// /v1/reporting/report_runs. (GET): /v1/payouts[/{id}], /v1/balance_transactions[/{id}] (filters
+// payout, type, currency, source, created; cursors; expand[]), /v1/charges/{id},
+// /v1/payment_intents/{id}, /v1/refunds/{id}, /v1/disputes/{id}, /v1/customers[/{id}],
+// /v1/customers/search (metadata['key']:'value', email, name, phone; eventually consistent with
+// `searchDelayMs`), /v1/reporting/report_runs/{id}, /v1/files/{id} and /v1/files/{id}/contents
+// (the report CSVs, rendered from the store). Objects are seeded with `seed(...)` /
+// `seedFile(...)`; `confirm(pi)` does what the customer's browser does to a PaymentIntent.
 //
 // Faults are scripted per request (POST or GET) with `fail(...)`: `{ status, error?, headers?,
 // saved? }` answers an error (saved: replayed to later requests with the same key, as Stripe
@@ -29,109 +38,18 @@ import { createServer } from 'node:http';
 import { join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const LOCALES = 'auto bg cs da de el en en-GB es es-419 et fi fil fr fr-CA hr hu id it ja ko lt lv ms mt nb nl pl pt pt-BR ro ru sk sl sv th tr vi zh zh-HK zh-TW'.split(' ');
-
-// Parameter schemas: { type, required?, max?, values?, items?, fields?, maxItems? }; integers
-// take { min?, amount? } (amount: false for a count, which the 8-digit amount cap does not bind).
-const str = (max = 5000, extra = {}) => ({ type: 'string', max, ...extra });
-const int = (min = 0, extra = {}) => ({ type: 'integer', min, ...extra });
 // Stripe's integer parameters are 64-bit.
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
-const currency = { type: 'currency', required: true };
-const metadata = { type: 'metadata' };
-const productData = { type: 'object', required: true, fields: { name: str(5000, { required: true }), description: str(40000) } };
-const priceData = {
-  type: 'object',
-  fields: { currency, product_data: productData, unit_amount: int(0, { required: true }) },
-};
-const lineItem = (quantityRequired) => ({
-  type: 'object',
-  fields: { price_data: { ...priceData, required: true }, quantity: int(1, { required: quantityRequired }) },
-});
-
-const ENDPOINTS = {
-  '/v1/checkout/sessions': {
-    prefix: 'cs_test_',
-    schema: {
-      mode: { type: 'enum', values: ['payment', 'setup', 'subscription'], required: true },
-      line_items: { type: 'array', maxItems: 100, items: lineItem(false) },
-      shipping_options: {
-        type: 'array',
-        maxItems: 5,
-        items: {
-          type: 'object',
-          fields: {
-            shipping_rate_data: {
-              type: 'object',
-              required: true,
-              fields: {
-                type: { type: 'enum', values: ['fixed_amount'] },
-                display_name: str(100, { required: true }),
-                fixed_amount: { type: 'object', fields: { amount: int(0, { required: true }), currency } },
-              },
-            },
-          },
-        },
-      },
-      success_url: { type: 'url', max: 5000 },
-      cancel_url: { type: 'url', max: 5000 },
-      client_reference_id: str(200),
-      customer: { type: 'id', prefix: 'cus_' },
-      customer_email: { type: 'email' },
-      locale: { type: 'enum', values: LOCALES },
-      metadata,
-      payment_intent_data: { type: 'object', fields: { metadata, description: str(1000) } },
-    },
-  },
-  '/v1/payment_intents': {
-    prefix: 'pi_',
-    schema: {
-      amount: int(1, { required: true }),
-      currency,
-      automatic_payment_methods: { type: 'object', fields: { enabled: { type: 'boolean', required: true } } },
-      customer: { type: 'id', prefix: 'cus_' },
-      receipt_email: { type: 'email' },
-      description: str(1000),
-      metadata,
-    },
-  },
-  '/v1/payment_links': {
-    prefix: 'plink_',
-    schema: {
-      line_items: { type: 'array', maxItems: 20, required: true, items: lineItem(true) },
-      metadata,
-      payment_intent_data: { type: 'object', fields: { metadata, description: str(1000) } },
-      after_completion: {
-        type: 'object',
-        fields: {
-          type: { type: 'enum', values: ['redirect', 'hosted_confirmation'], required: true },
-          redirect: { type: 'object', fields: { url: { type: 'url', max: 2048, required: true } } },
-        },
-      },
-      // Stripe's OpenAPI (restrictions_params / completed_sessions_params, since December 2023):
-      // `completed_sessions` is required inside `restrictions`, `limit` required inside it, type
-      // integer, with no minimum or maximum declared; so any 64-bit integer passes here.
-      restrictions: {
-        type: 'object',
-        fields: {
-          completed_sessions: {
-            type: 'object',
-            required: true,
-            fields: { limit: { type: 'integer', amount: false, required: true } },
-          },
-        },
-      },
-    },
-  },
-};
 
 class ParamError extends Error {
-  constructor(code, param, message, status = 400) {
+  /** `extra`: more fields of Stripe's error object (`payment_intent`, `charge`). */
+  constructor(code, param, message, status = 400, extra = {}) {
     super(message);
     this.code = code;
     this.param = param;
     this.status = status;
+    this.extra = extra;
   }
 }
 
@@ -161,160 +79,10 @@ export function parseForm(body) {
 
 const display = (path) => path.map((p, i) => (i === 0 ? p : `[${p}]`)).join('');
 
-function check(schema, value, path) {
-  const name = display(path);
-  switch (schema.type) {
-    case 'string':
-    case 'url':
-    case 'email':
-    case 'id':
-    case 'enum':
-    case 'currency': {
-      if (typeof value !== 'string') throw new ParamError('parameter_invalid_string', name, `Invalid string: ${name} must be a string`);
-      if (schema.max && value.length > schema.max) {
-        throw new ParamError('string_length_exceeds_maximum', name, `Invalid string: ${value.slice(0, 20)}...; must be at most ${schema.max} characters`);
-      }
-      if (schema.type === 'url' && !/^https?:\/\/[^\s]+$/.test(value)) throw new ParamError('url_invalid', name, 'Not a valid URL');
-      if (schema.type === 'email' && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(value)) throw new ParamError('email_invalid', name, `Invalid email address: ${value}`);
-      if (schema.type === 'id' && !value.startsWith(schema.prefix)) throw new ParamError('resource_missing', name, `No such customer: '${value}'`);
-      if (schema.type === 'enum' && !schema.values.includes(value)) {
-        throw new ParamError('parameter_invalid', name, `Invalid ${name}: must be one of ${schema.values.join(', ')}`);
-      }
-      if (schema.type === 'currency' && !/^[a-z]{3}$/.test(value)) {
-        throw new ParamError('parameter_invalid', name, `Invalid currency: ${value}. Stripe currently supports these currencies: ... (three-letter ISO codes, in lowercase)`);
-      }
-      return;
-    }
-    case 'integer': {
-      if (typeof value !== 'string' || !/^-?\d+$/.test(value)) throw new ParamError('parameter_invalid_integer', name, `Invalid integer: ${value}`);
-      const n = BigInt(value);
-      if (schema.min !== undefined && n < BigInt(schema.min)) throw new ParamError('parameter_invalid_integer', name, `This value must be greater than or equal to ${schema.min}.`);
-      if (schema.amount !== false && n > 99999999n) throw new ParamError('amount_too_large', name, 'Amount must be no more than 99999999');
-      if (n < INT64_MIN || n > INT64_MAX) throw new ParamError('parameter_invalid_integer', name, `Invalid integer: ${value}`);
-      return;
-    }
-    case 'boolean':
-      if (value !== 'true' && value !== 'false') throw new ParamError('parameter_invalid_boolean', name, `Invalid boolean: ${value}`);
-      return;
-    case 'metadata': {
-      if (typeof value !== 'object') throw new ParamError('parameter_invalid', name, 'Invalid hash');
-      const keys = Object.keys(value);
-      if (keys.length > 50) throw new ParamError('parameter_invalid', name, 'Invalid metadata: metadata can have at most 50 keys.');
-      for (const k of keys) {
-        if (k.length > 40) throw new ParamError('parameter_invalid', `${name}[${k}]`, `Metadata keys can have up to 40 characters, but the key '${k}' has ${k.length} characters.`);
-        if (typeof value[k] !== 'string') throw new ParamError('parameter_invalid', `${name}[${k}]`, 'Invalid metadata value: must be a string');
-        if (value[k].length > 500) throw new ParamError('parameter_invalid', `${name}[${k}]`, `Metadata values can have up to 500 characters, but the value of '${k}' has ${value[k].length} characters.`);
-      }
-      return;
-    }
-    case 'array': {
-      if (typeof value !== 'object') throw new ParamError('parameter_invalid', name, `Invalid array: ${name}`);
-      const indexes = Object.keys(value);
-      indexes.forEach((k, i) => {
-        if (k !== String(i)) throw new ParamError('parameter_invalid', name, `Invalid array: ${name} must be indexed from 0 without gaps`);
-      });
-      if (indexes.length > schema.maxItems) throw new ParamError('parameter_invalid', name, `Invalid array: ${name} can have at most ${schema.maxItems} items`);
-      indexes.forEach((k) => check(schema.items, value[k], [...path, k]));
-      return;
-    }
-    case 'object': {
-      if (typeof value !== 'object') throw new ParamError('parameter_invalid', name, `Invalid hash: ${name}`);
-      checkFields(schema.fields, value, path);
-      return;
-    }
-    default:
-      throw new Error(`schema type ${schema.type}`);
-  }
-}
-
-function checkFields(fields, obj, path) {
-  for (const key of Object.keys(obj)) {
-    if (!fields[key]) throw new ParamError('parameter_unknown', display([...path, key]), `Received unknown parameter: ${display([...path, key])}`);
-  }
-  for (const [key, schema] of Object.entries(fields)) {
-    if (obj[key] === undefined) {
-      if (schema.required) throw new ParamError('parameter_missing', display([...path, key]), `Missing required param: ${display([...path, key])}.`);
-      continue;
-    }
-    check(schema, obj[key], [...path, key]);
-  }
-}
-
 const id = (prefix, n = 24) => prefix + randomBytes(n).toString('base64url').replace(/[-_]/g, 'x').slice(0, n);
 
-/** The object Stripe would create, from the checked parameters. */
-function create(path, p, prefix) {
-  const objectId = id(prefix);
-  const created = Math.floor(Date.now() / 1000);
-  if (path === '/v1/checkout/sessions') {
-    const items = p.line_items ?? [];
-    const subtotal = Object.values(items).reduce((s, li) => s + Number(li.price_data.unit_amount) * Number(li.quantity ?? 1), 0);
-    const shipping = Number(p.shipping_options?.[0]?.shipping_rate_data?.fixed_amount?.amount ?? 0);
-    const currencies = new Set(Object.values(items).map((li) => li.price_data.currency));
-    if (currencies.size > 1) throw new ParamError('parameter_invalid', 'line_items', 'All line items must use the same currency.');
-    if (p.customer && p.customer_email) throw new ParamError('parameter_invalid', 'customer_email', 'You may only specify one of these parameters: customer, customer_email.');
-    if (p.mode === 'payment' && !p.success_url) throw new ParamError('parameter_missing', 'success_url', 'Missing required param: success_url.');
-    return {
-      id: objectId,
-      object: 'checkout.session',
-      amount_subtotal: subtotal,
-      amount_total: subtotal + shipping,
-      cancel_url: p.cancel_url ?? null,
-      client_reference_id: p.client_reference_id ?? null,
-      created,
-      currency: [...currencies][0] ?? null,
-      customer: p.customer ?? null,
-      customer_email: p.customer_email ?? null,
-      expires_at: created + 24 * 3600,
-      livemode: false,
-      locale: p.locale ?? null,
-      metadata: p.metadata ?? {},
-      mode: p.mode,
-      payment_intent: null,
-      payment_status: 'unpaid',
-      shipping_cost: shipping ? { amount_total: shipping } : null,
-      status: 'open',
-      success_url: p.success_url ?? null,
-      url: `https://checkout.stripe.com/c/pay/${objectId}#fidkdWxOYHwnPyd1blpxYHZxWjA0`,
-    };
-  }
-  if (path === '/v1/payment_intents') {
-    return {
-      id: objectId,
-      object: 'payment_intent',
-      amount: Number(p.amount),
-      automatic_payment_methods: p.automatic_payment_methods ? { enabled: p.automatic_payment_methods.enabled === 'true' } : null,
-      client_secret: `${objectId}_secret_${randomBytes(12).toString('hex')}`,
-      created,
-      currency: p.currency,
-      customer: p.customer ?? null,
-      description: p.description ?? null,
-      livemode: false,
-      metadata: p.metadata ?? {},
-      receipt_email: p.receipt_email ?? null,
-      status: 'requires_payment_method',
-    };
-  }
-  return {
-    id: objectId,
-    object: 'payment_link',
-    active: true,
-    after_completion: p.after_completion
-      ? { type: p.after_completion.type, redirect: p.after_completion.redirect ?? null }
-      : { type: 'hosted_confirmation', hosted_confirmation: { custom_message: null } },
-    currency: Object.values(p.line_items)[0].price_data.currency,
-    livemode: false,
-    metadata: p.metadata ?? {},
-    // As Stripe reports it: null without restrictions; `count` of completed sessions starts at 0.
-    restrictions: p.restrictions
-      ? { completed_sessions: { count: 0, limit: Number(p.restrictions.completed_sessions.limit) } }
-      : null,
-    url: `https://buy.stripe.com/test_${randomBytes(9).toString('base64url').replace(/[-_]/g, 'x')}`,
-  };
-}
-
-const errorBody = (type, code, message, param) => ({
-  error: { type, ...(code ? { code, doc_url: `https://stripe.com/docs/error-codes/${code.replace(/_/g, '-')}` } : {}), message, ...(param ? { param } : {}) },
+const errorBody = (type, code, message, param, extra = {}) => ({
+  error: { type, ...(code ? { code, doc_url: `https://stripe.com/docs/error-codes/${code.replace(/_/g, '-')}` } : {}), message, ...(param ? { param } : {}), ...extra },
 });
 
 // ---- Stripe's API description and example objects, read in place -----------------------------
@@ -399,7 +167,8 @@ export function formatMinor(minor, currency) {
 // ---- Parameters checked against spec3.json --------------------------------------------------
 // Values are strings and nested objects, as parseForm gives them. Objects with `properties` and
 // no `additionalProperties` are closed, as Stripe treats them; `x-stripeBypassValidation` enums
-// are not enforced (Stripe does not either).
+// are not enforced (Stripe does not either), except those a route lists in `enforceEnums`
+// (checkout locales, cancellation reasons: see validatePost).
 
 const kindOf = (s) => s?.type ?? (s?.properties || s?.additionalProperties ? 'object' : undefined);
 const isStructured = (s) => ['object', 'array'].includes(kindOf(deref(s)));
@@ -475,10 +244,13 @@ function checkString(schema, value, path) {
   if (schema.maxLength !== undefined && value.length > schema.maxLength) {
     throw new ParamError('string_length_exceeds_maximum', name, `Invalid string: ${value.slice(0, 20)}...; must be at most ${schema.maxLength} characters`);
   }
-  if (schema.enum && !schema['x-stripeBypassValidation'] && !schema.enum.includes(value)) {
-    const shown = schema.enum.length > 12 ? `${schema.enum.slice(0, 12).join(', ')}, ...` : schema.enum.join(', ');
-    throw new ParamError('parameter_invalid', name, `Invalid ${name}: must be one of ${shown}`);
-  }
+  if (schema.enum && !schema['x-stripeBypassValidation'] && !schema.enum.includes(value)) throw enumError(name, schema.enum);
+}
+
+/** Stripe's wording for a value outside an enum: "Invalid reason: must be one of duplicate, fraudulent, or requested_by_customer". */
+function enumError(name, values) {
+  const shown = values.length > 12 ? `${values.slice(0, 12).join(', ')}, ...` : values.length > 1 ? `${values.slice(0, -1).join(', ')}, or ${values.at(-1)}` : values.join('');
+  return new ParamError('parameter_invalid', name, `Invalid ${name}: must be one of ${shown}`);
 }
 
 const SCHEMA_CHECKS = { object: checkObject, array: checkArray, integer: checkInteger, number: checkNumber, boolean: checkBoolean, string: checkString };
@@ -489,8 +261,13 @@ const formSchema = (op) => op?.requestBody?.content?.['application/x-www-form-ur
 /** The query parameters of an operation (`in: query`) as one closed object schema. */
 function querySchema(op) {
   const properties = {};
-  for (const p of op?.parameters ?? []) if (p.in === 'query') properties[p.name] = p.schema;
-  return { type: 'object', properties, additionalProperties: false };
+  const required = [];
+  for (const p of op?.parameters ?? []) {
+    if (p.in !== 'query') continue;
+    properties[p.name] = p.schema;
+    if (p.required) required.push(p.name);
+  }
+  return { type: 'object', properties, required, additionalProperties: false };
 }
 
 // `limit` is a bare integer in spec3.json; its description bounds it: 1 to 100, default 10.
@@ -508,7 +285,9 @@ const idOf = (v) => (v && typeof v === 'object' ? v.id : v) ?? null;
 const now = () => Math.floor(Date.now() / 1000);
 const NOUNS = { file: 'file upload' };
 
-const createStore = () => ({ byId: new Map(), contents: new Map(), payoutOf: new Map(), runs: new Map() });
+// searchIndex: what the search API sees of each searchable object, `[{ at, snapshot }]` per id
+// (a write becomes searchable at `at`: now + searchDelayMs, as Stripe's index lags its writes).
+const createStore = () => ({ byId: new Map(), contents: new Map(), payoutOf: new Map(), runs: new Map(), searchIndex: new Map() });
 
 function clearStore(store) {
   for (const part of Object.values(store)) part.clear();
@@ -521,7 +300,28 @@ function put(store, object) {
   store.byId.set(full.id, full);
   const own = full.object === 'payout' ? idOf(full.balance_transaction) : null;
   if (own) store.payoutOf.set(own, full.id);
+  if (SEARCHABLE.has(full.object)) index(store, full, 0); // seeded: searchable at once
   return full;
+}
+
+const SEARCHABLE = new Set(['customer']);
+
+/** Records a write for the search API, visible from `at` (ms since the epoch). */
+function index(store, object, at) {
+  const entries = store.searchIndex.get(object.id) ?? [];
+  entries.push({ at, snapshot: structuredClone(object) });
+  store.searchIndex.set(object.id, entries);
+}
+
+/** The searchable objects of `type` as the index sees them now (each id's newest visible write). */
+function indexed(store, type) {
+  const t = Date.now();
+  const out = [];
+  for (const entries of store.searchIndex.values()) {
+    const visible = entries.filter((e) => e.at <= t).at(-1);
+    if (visible?.snapshot.object === type) out.push(visible.snapshot);
+  }
+  return out;
 }
 
 /** Adds a file object and its contents (string or Buffer), served at `<url>/v1/files/<id>/contents`. */
@@ -627,7 +427,8 @@ function listPayouts({ store, query }) {
 
 const MAX_EXPAND_DEPTH = 4;
 const expandPaths = (params) => Object.values(params.expand ?? {});
-const expandable = (o) => (o.object === 'list' ? ['data'] : (componentSchema(o.object)?.['x-expandableFields'] ?? []));
+const LISTS = new Set(['list', 'search_result']);
+const expandable = (o) => (LISTS.has(o.object) ? ['data'] : (componentSchema(o.object)?.['x-expandableFields'] ?? []));
 let anyExpandable;
 const expandableSomewhere = (field) =>
   (anyExpandable ??= new Set(Object.values(stripeSpec().components.schemas).flatMap((s) => s['x-expandableFields'] ?? []))).has(field);
@@ -651,7 +452,7 @@ function expandInto(store, holder, [field, ...rest], strict) {
   }
   const one = (v) => (typeof v === 'string' && store.byId.has(v) ? structuredClone(store.byId.get(v)) : v);
   holder[field] = Array.isArray(holder[field]) ? holder[field].map(one) : one(holder[field]);
-  const itemsOfList = holder.object === 'list';
+  const itemsOfList = LISTS.has(holder.object);
   if (rest.length) for (const item of [holder[field]].flat()) expandInto(store, item, rest, strict && itemsOfList);
 }
 
@@ -895,13 +696,641 @@ function fileContents({ store, params }) {
   return { raw, contentType: CONTENT_TYPES[file.type] ?? 'application/octet-stream' };
 }
 
+// ---- POST bodies: spec3.json with the newer parameters overlaid ------------------------------
+// examples/stripe-api-newer.json lists, in one place, the parameters stripe-bridge sends that
+// Stripe added after the description's API version (2023-08-16), each with its changelog entry.
+// The overlay copies what it changes ($refs included), so spec3.json itself is never modified.
+
+const NEWER_FILE = fileURLToPath(new URL('./stripe-api-newer.json', import.meta.url));
+let newer;
+
+/** The list of parameters newer than spec3.json (examples/stripe-api-newer.json). */
+export function newerParameters() {
+  newer ??= JSON.parse(readFileSync(NEWER_FILE, 'utf8'));
+  return newer;
+}
+
+/** `line_items[][price_data]` -> ['line_items', '[]', 'price_data']. */
+function bracketSteps(parameter) {
+  const m = /^([^[\]]+)((?:\[[^[\]]*\])*)$/.exec(parameter);
+  if (!m) throw new Error(`stripe-api-newer.json: not a bracket path: ${parameter}`);
+  return [m[1], ...[...m[2].matchAll(/\[([^[\]]*)\]/g)].map((x) => (x[1] === '' ? '[]' : x[1]))];
+}
+
+/** The schema at holder[key], made this overlay's own: a $ref copied in, an anyOf's structured branch. */
+function ownSchema(holder, key, parameter) {
+  let s = holder[key];
+  if (s?.$ref) s = holder[key] = structuredClone(deref(s));
+  if (s?.anyOf) {
+    const branch = s.anyOf.findIndex((b) => isStructured(b));
+    if (branch < 0) throw new Error(`stripe-api-newer.json: ${parameter}: nothing to extend in spec3.json`);
+    return ownSchema(s.anyOf, branch, parameter);
+  }
+  return s;
+}
+
+function stepInto(schema, step, parameter) {
+  if (step === '[]') {
+    if (kindOf(schema) !== 'array') throw new Error(`stripe-api-newer.json: ${parameter}: not an array in spec3.json`);
+    return ownSchema(schema, 'items', parameter);
+  }
+  if (!schema.properties?.[step]) throw new Error(`stripe-api-newer.json: ${parameter}: spec3.json has no ${step} there`);
+  return ownSchema(schema.properties, step, parameter);
+}
+
+/** The object schema holding the last step of `parameter`, and that step. */
+function parentOf(schema, parameter) {
+  const steps = bracketSteps(parameter);
+  let node = schema;
+  for (const step of steps.slice(0, -1)) node = stepInto(node, step, parameter);
+  if (kindOf(node) !== 'object') throw new Error(`stripe-api-newer.json: ${parameter}: its parent is not an object in spec3.json`);
+  return { node, last: steps.at(-1) };
+}
+
+/** Adds one newer parameter to a (copied) form schema; refuses one spec3.json already has. */
+function overlay(schema, entry) {
+  const { node, last } = parentOf(schema, entry.parameter);
+  if (node.properties?.[last]) throw new Error(`stripe-api-newer.json: ${entry.parameter} is already in spec3.json (${entry.path}); remove it from the list`);
+  node.properties = { ...node.properties, [last]: entry.schema };
+  if (entry.required) node.required = [...new Set([...(node.required ?? []), last])];
+  for (const loosened of entry.no_longer_required ?? []) {
+    const parent = parentOf(schema, loosened);
+    parent.node.required = (parent.node.required ?? []).filter((k) => k !== parent.last);
+  }
+}
+
+const postSchemas = new Map();
+
+/** The form schema of `POST path`: spec3.json's, with the newer parameters of that path overlaid. */
+export function postSchema(path) {
+  if (!postSchemas.has(path)) {
+    const schema = structuredClone(formSchema(operation(path, 'POST')));
+    for (const entry of newerParameters().parameters) {
+      if (entry.path === path && (entry.method ?? 'POST') === 'POST') overlay(schema, entry);
+    }
+    postSchemas.set(path, schema);
+  }
+  return postSchemas.get(path);
+}
+
+// ---- What every POST is checked for beyond the description -----------------------------------
+// Stripe's documented limits that spec3.json cannot express: metadata (50 keys, keys up to 40
+// characters, values up to 500), amounts (integers of minor units, up to 8 digits), currencies
+// (three lowercase letters), email addresses, http(s) URLs, and customers that exist.
+
+const AMOUNT_KEYS = new Set(['amount', 'unit_amount', 'amount_to_capture']);
+const URL_KEYS = new Set(['success_url', 'cancel_url', 'return_url']);
+const EMAIL_KEYS = new Set(['email', 'customer_email', 'receipt_email']);
+const MAX_AMOUNT = 99999999n;
+
+function checkMetadata(value, name) {
+  if (typeof value !== 'object') return; // '' unsets all keys
+  const keys = Object.keys(value);
+  if (keys.length > 50) throw new ParamError('parameter_invalid', name, 'Invalid metadata: metadata can have at most 50 keys.');
+  for (const k of keys) {
+    if (k.length > 40) throw new ParamError('parameter_invalid', `${name}[${k}]`, `Metadata keys can have up to 40 characters, but the key '${k}' has ${k.length} characters.`);
+    if (value[k].length > 500) throw new ParamError('parameter_invalid', `${name}[${k}]`, `Metadata values can have up to 500 characters, but the value of '${k}' has ${value[k].length} characters.`);
+  }
+}
+
+/** The lowest value of an integer parameter: top-level amounts and quantities are positive. */
+function minimumOf(key, depth) {
+  if (key === 'quantity' || key === 'amount_to_capture' || (key === 'amount' && depth === 0)) return 1n;
+  return AMOUNT_KEYS.has(key) ? 0n : null;
+}
+
+function checkValue(key, value, path, parentKey) {
+  const name = display(path);
+  if (key === 'metadata') return checkMetadata(value, name);
+  if (typeof value !== 'string') return;
+  const min = minimumOf(key, path.length - 1);
+  if (min !== null && /^-?\d+$/.test(value)) {
+    if (BigInt(value) < min) throw new ParamError('parameter_invalid_integer', name, `This value must be greater than or equal to ${min}.`);
+    if (AMOUNT_KEYS.has(key) && BigInt(value) > MAX_AMOUNT) throw new ParamError('amount_too_large', name, 'Amount must be no more than 99999999');
+  }
+  if (key === 'currency' && !/^[a-z]{3}$/.test(value)) {
+    throw new ParamError('parameter_invalid', name, `Invalid currency: ${value}. Stripe currently supports these currencies: ... (three-letter ISO codes, in lowercase)`);
+  }
+  if ((URL_KEYS.has(key) || (key === 'url' && parentKey === 'redirect')) && !/^https?:\/\/[^\s]+$/.test(value)) throw new ParamError('url_invalid', name, 'Not a valid URL');
+  if (EMAIL_KEYS.has(key) && value !== '' && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(value)) throw new ParamError('email_invalid', name, `Invalid email address: ${value}`);
+}
+
+function walkForm(node, path, parentKey) {
+  for (const [key, value] of Object.entries(node)) {
+    checkValue(key, value, [...path, key], parentKey);
+    if (typeof value === 'object' && key !== 'metadata') walkForm(value, [...path, key], key);
+  }
+}
+
+/** Throws Stripe's 400 for a POST form that does not fit the description or Stripe's other rules. */
+function validatePost(route, form, { store }) {
+  checkSchema(postSchema(route.path), form);
+  walkForm(form, [], null);
+  if (typeof form.customer === 'string' && form.customer !== '' && route.customerMustExist) {
+    const c = store.byId.get(form.customer);
+    if (c?.object !== 'customer') throw new ParamError('resource_missing', 'customer', `No such customer: '${form.customer}'`);
+  }
+  // Enums spec3.json marks x-stripeBypassValidation that the stand-in holds callers to anyway:
+  // Stripe's API reference lists their values (checkout locales, cancellation reasons).
+  const schema = postSchema(route.path);
+  for (const field of route.enforceEnums ?? []) {
+    const values = deref(schema.properties[field]).enum;
+    if (form[field] !== undefined && !values.includes(form[field])) throw enumError(field, values);
+  }
+  route.check?.(form, store);
+}
+
+// ---- Metadata and objects -------------------------------------------------------------------
+
+/** Metadata as set on creation: '' values (unset) dropped. */
+const metadataOf = (m) => (m && typeof m === 'object' ? Object.fromEntries(Object.entries(m).filter(([, v]) => v !== '')) : {});
+
+/** Stripe's update semantics: `metadata=''` clears all, `metadata[k]=''` removes k, others set. */
+function mergeMetadata(current, m) {
+  if (m === undefined) return current;
+  if (m === '') return {};
+  const out = { ...current };
+  for (const [k, v] of Object.entries(m)) {
+    if (v === '') delete out[k];
+    else out[k] = v;
+  }
+  return out;
+}
+
+const listOf = (url) => ({ object: 'list', data: [], has_more: false, url });
+const emptyToNull = (v) => (v === '' ? null : v);
+const copy = (o) => structuredClone(o);
+
+/** A balance transaction for a charge (+) or a refund (-); Stripe's fee is left at 0 here. */
+function balanceTransactionFor(store, { amount, currency, source, type, description }) {
+  const created = now();
+  const txn = stripeObject('balance_transaction', {
+    id: id('txn_'), amount, available_on: created + 2 * 86400, created, currency, description, exchange_rate: null,
+    fee: 0, fee_details: [], net: amount, reporting_category: type, source, status: 'pending', type,
+  });
+  store.byId.set(txn.id, txn);
+  return txn;
+}
+
+/** The object a state error shows: Stripe attaches the PaymentIntent to payment_intent_unexpected_state. */
+const unexpectedState = (pi, message) => new ParamError('payment_intent_unexpected_state', undefined, message, 400, { payment_intent: copy(pi) });
+
+// ---- Checkout Sessions and Payment Links (answers as before: hand-shaped from the request) -----
+
+const lineItems = (p) => Object.values(p.line_items ?? {});
+
+/** One of price / price_data per line item, and one currency for all (Stripe's rules). */
+function checkLineItems(form) {
+  lineItems(form).forEach((li, i) => {
+    if (li.price === undefined && li.price_data === undefined) {
+      throw new ParamError('parameter_missing', `line_items[${i}][price_data]`, `You must specify either price or price_data for line_items[${i}].`);
+    }
+    if (li.price !== undefined) throw new ParamError('resource_missing', `line_items[${i}][price]`, `No such price: '${li.price}'`);
+  });
+  if (new Set(lineItems(form).map((li) => li.price_data.currency)).size > 1) {
+    throw new ParamError('parameter_invalid', 'line_items', 'All line items must use the same currency.');
+  }
+}
+
+function checkCheckoutSession(form) {
+  if (form.mode === undefined) throw new ParamError('parameter_missing', 'mode', 'Missing required param: mode.');
+  checkLineItems(form);
+  if (form.customer && form.customer_email) {
+    throw new ParamError('parameter_invalid', 'customer_email', 'You may only specify one of these parameters: customer, customer_email.');
+  }
+}
+
+function createCheckoutSession({ store, form: p }) {
+  const objectId = id('cs_test_');
+  const created = now();
+  const items = lineItems(p);
+  const subtotal = items.reduce((s, li) => s + Number(li.price_data.unit_amount ?? 0) * Number(li.quantity ?? 1), 0);
+  const shipping = Number(p.shipping_options?.[0]?.shipping_rate_data?.fixed_amount?.amount ?? 0);
+  const session = {
+    id: objectId,
+    object: 'checkout.session',
+    amount_subtotal: subtotal,
+    amount_total: subtotal + shipping,
+    cancel_url: p.cancel_url ?? null,
+    client_reference_id: p.client_reference_id ?? null,
+    created,
+    currency: items[0]?.price_data.currency ?? null,
+    customer: p.customer ?? null,
+    customer_email: p.customer_email ?? null,
+    expires_at: created + 24 * 3600,
+    livemode: false,
+    locale: p.locale ?? null,
+    metadata: metadataOf(p.metadata),
+    mode: p.mode,
+    payment_intent: null,
+    payment_status: 'unpaid',
+    shipping_cost: shipping ? { amount_total: shipping } : null,
+    status: 'open',
+    success_url: p.success_url ?? null,
+    url: `https://checkout.stripe.com/c/pay/${objectId}#fidkdWxOYHwnPyd1blpxYHZxWjA0`,
+  };
+  store.byId.set(session.id, session);
+  return copy(session);
+}
+
+function createPaymentLink({ store, form: p }) {
+  const link = {
+    id: id('plink_'),
+    object: 'payment_link',
+    active: true,
+    after_completion: p.after_completion
+      ? { type: p.after_completion.type, redirect: p.after_completion.redirect ?? null }
+      : { type: 'hosted_confirmation', hosted_confirmation: { custom_message: null } },
+    currency: lineItems(p)[0].price_data.currency,
+    livemode: false,
+    metadata: metadataOf(p.metadata),
+    payment_intent_data: p.payment_intent_data ? { capture_method: p.payment_intent_data.capture_method ?? null, metadata: metadataOf(p.payment_intent_data.metadata) } : null,
+    // As Stripe reports it: null without restrictions; `count` of completed sessions starts at 0.
+    restrictions: p.restrictions ? { completed_sessions: { count: 0, limit: Number(p.restrictions.completed_sessions.limit) } } : null,
+    url: `https://buy.stripe.com/test_${randomBytes(9).toString('base64url').replace(/[-_]/g, 'x')}`,
+  };
+  store.byId.set(link.id, link);
+  return copy(link);
+}
+
+// ---- PaymentIntents: create, confirm (the customer's side), capture, cancel, update -----------
+
+// What a fresh PaymentIntent has, where Stripe's fixture shows an example of something else.
+const FRESH_INTENT = {
+  amount_capturable: 0, amount_details: { tip: {} }, amount_received: 0, application: null, application_fee_amount: null,
+  canceled_at: null, cancellation_reason: null, invoice: null, last_payment_error: null, latest_charge: null, livemode: false,
+  next_action: null, on_behalf_of: null, payment_method: null, processing: null, review: null, shipping: null,
+  statement_descriptor: null, statement_descriptor_suffix: null, transfer_data: null, transfer_group: null,
+};
+
+function createPaymentIntent({ store, form: p }) {
+  const piId = id('pi_');
+  const pi = stripeObject('payment_intent', {
+    ...FRESH_INTENT,
+    id: piId,
+    amount: Number(p.amount),
+    automatic_payment_methods: p.automatic_payment_methods
+      ? { enabled: p.automatic_payment_methods.enabled === 'true', ...(p.automatic_payment_methods.allow_redirects ? { allow_redirects: p.automatic_payment_methods.allow_redirects } : {}) }
+      : null,
+    capture_method: p.capture_method ?? 'automatic',
+    client_secret: `${piId}_secret_${randomBytes(12).toString('hex')}`,
+    confirmation_method: p.confirmation_method ?? 'automatic',
+    created: now(),
+    currency: p.currency,
+    customer: emptyToNull(p.customer ?? null),
+    description: p.description ?? null,
+    metadata: metadataOf(p.metadata),
+    payment_method: p.payment_method ?? null,
+    payment_method_types: p.payment_method_types ? Object.values(p.payment_method_types) : ['card'],
+    receipt_email: p.receipt_email ?? null,
+    setup_future_usage: p.setup_future_usage ?? null,
+    statement_descriptor: p.statement_descriptor ?? null,
+    statement_descriptor_suffix: p.statement_descriptor_suffix ?? null,
+    status: p.payment_method ? 'requires_confirmation' : 'requires_payment_method',
+    transfer_group: p.transfer_group ?? null,
+  });
+  store.byId.set(pi.id, pi);
+  if (p.confirm === 'true') {
+    if (!p.payment_method) {
+      throw unexpectedState(pi, "You cannot confirm this PaymentIntent because it's missing a payment method. You can either update the PaymentIntent with a payment method and then confirm it again, or confirm it again directly with a payment method.");
+    }
+    confirmIntent(store, pi, p.payment_method);
+  }
+  return copy(pi);
+}
+
+const CONFIRMABLE = new Set(['requires_payment_method', 'requires_confirmation', 'requires_action']);
+
+/**
+ * What a successful confirmation does (Stripe.js in the customer's browser, or confirm=true): a
+ * succeeded card charge; captured at once, or authorized only (`requires_capture`) with
+ * capture_method=manual.
+ */
+function confirmIntent(store, pi, paymentMethod = 'pm_card_visa') {
+  if (!CONFIRMABLE.has(pi.status)) {
+    throw unexpectedState(pi, `You cannot confirm this PaymentIntent because it has a status of ${pi.status}. Only a PaymentIntent with one of the following statuses may be confirmed: requires_payment_method, requires_confirmation, requires_action.`);
+  }
+  const manual = pi.capture_method === 'manual';
+  const chId = id('ch_');
+  const txn = manual ? null : balanceTransactionFor(store, { amount: pi.amount, currency: pi.currency, source: chId, type: 'charge', description: pi.description });
+  const charge = stripeObject('charge', {
+    id: chId, amount: pi.amount, amount_captured: manual ? 0 : pi.amount, amount_refunded: 0, application: null, application_fee: null,
+    application_fee_amount: null, balance_transaction: txn?.id ?? null, calculated_statement_descriptor: 'STRIPE-BRIDGE', captured: !manual,
+    created: now(), currency: pi.currency, customer: pi.customer, description: pi.description, disputed: false, failure_code: null,
+    failure_message: null, fraud_details: {}, metadata: { ...pi.metadata }, paid: true, payment_intent: pi.id, payment_method: paymentMethod,
+    receipt_email: pi.receipt_email, receipt_url: null, refunded: false, refunds: listOf(`/v1/charges/${chId}/refunds`), review: null,
+    shipping: null, status: 'succeeded', transfer_data: null, transfer_group: null,
+    billing_details: { address: { city: null, country: null, line1: null, line2: null, postal_code: null, state: null }, email: null, name: null, phone: null },
+    outcome: { network_status: 'approved_by_network', reason: null, risk_level: 'normal', seller_message: 'Payment complete.', type: 'authorized' },
+  });
+  const cardDetails = charge.payment_method_details?.card;
+  if (cardDetails) {
+    cardDetails.amount_authorized = pi.amount;
+    if (cardDetails.overcapture) cardDetails.overcapture.maximum_amount_capturable = pi.amount;
+  }
+  store.byId.set(charge.id, charge);
+  Object.assign(pi, {
+    latest_charge: charge.id,
+    payment_method: paymentMethod,
+    status: manual ? 'requires_capture' : 'succeeded',
+    amount_capturable: manual ? pi.amount : 0,
+    amount_received: manual ? 0 : pi.amount,
+  });
+  return copy(pi);
+}
+
+const chargeOf = (store, pi) => store.byId.get(idOf(pi.latest_charge)) ?? null;
+
+function capturePaymentIntent({ store, params, form }) {
+  const pi = find(store, 'payment_intent', params.id, 'intent');
+  if (pi.status !== 'requires_capture') {
+    throw unexpectedState(pi, `This PaymentIntent could not be captured because it has a status of ${pi.status}. Only a PaymentIntent with one of the following statuses may be captured: requires_capture.`);
+  }
+  const amount = form.amount_to_capture === undefined ? pi.amount_capturable : Number(form.amount_to_capture);
+  if (amount > pi.amount_capturable) {
+    throw new ParamError('amount_too_large', 'amount_to_capture', 'The payment could not be captured because the requested capture amount is greater than the amount you can capture for this charge.');
+  }
+  const charge = chargeOf(store, pi);
+  if (charge) {
+    const txn = balanceTransactionFor(store, { amount, currency: charge.currency, source: charge.id, type: 'charge', description: charge.description });
+    // The part not captured is released: Stripe reports it as refunded on the charge.
+    const released = charge.amount - amount;
+    Object.assign(charge, { captured: true, amount_captured: amount, amount_refunded: charge.amount_refunded + released, balance_transaction: txn.id });
+    charge.refunded = charge.amount_refunded >= charge.amount;
+  }
+  Object.assign(pi, {
+    status: 'succeeded',
+    amount_received: amount,
+    amount_capturable: 0,
+    metadata: mergeMetadata(pi.metadata, form.metadata),
+    ...(form.statement_descriptor !== undefined ? { statement_descriptor: form.statement_descriptor } : {}),
+    ...(form.statement_descriptor_suffix !== undefined ? { statement_descriptor_suffix: form.statement_descriptor_suffix } : {}),
+  });
+  return copy(pi);
+}
+
+// Stripe's API reference: cancelable in these statuses ("or, in rare cases, processing").
+const CANCELABLE = ['requires_payment_method', 'requires_capture', 'requires_confirmation', 'requires_action', 'processing'];
+
+function cancelPaymentIntent({ store, params, form }) {
+  const pi = find(store, 'payment_intent', params.id, 'intent');
+  if (!CANCELABLE.includes(pi.status)) {
+    throw unexpectedState(pi, `You cannot cancel this PaymentIntent because it has a status of ${pi.status}. Only a PaymentIntent with one of the following statuses may be canceled: ${CANCELABLE.join(', ')}.`);
+  }
+  const charge = chargeOf(store, pi);
+  if (pi.status === 'requires_capture' && charge) {
+    // The authorization is released: the uncaptured amount shows as refunded on the charge.
+    Object.assign(charge, { amount_refunded: charge.amount, refunded: true });
+  }
+  Object.assign(pi, { status: 'canceled', canceled_at: now(), cancellation_reason: form.cancellation_reason ?? null, amount_capturable: 0 });
+  return copy(pi);
+}
+
+// Fields Stripe lets an update change only before the payment is confirmed.
+const BEFORE_CONFIRMATION = ['amount', 'currency', 'capture_method', 'payment_method', 'payment_method_types'];
+
+function updatePaymentIntent({ store, params, form }) {
+  const pi = find(store, 'payment_intent', params.id, 'intent');
+  for (const field of BEFORE_CONFIRMATION) {
+    if (form[field] !== undefined && !CONFIRMABLE.has(pi.status)) {
+      throw unexpectedState(pi, `This PaymentIntent's ${field} could not be updated because it has a status of ${pi.status}. You may only update the ${field} of a PaymentIntent with one of the following statuses: requires_payment_method, requires_confirmation, requires_action.`);
+    }
+  }
+  const set = (field, value) => {
+    if (value !== undefined) pi[field] = value;
+  };
+  set('amount', form.amount === undefined ? undefined : Number(form.amount));
+  set('currency', form.currency);
+  set('capture_method', form.capture_method);
+  set('payment_method', form.payment_method);
+  set('payment_method_types', form.payment_method_types === undefined ? undefined : Object.values(form.payment_method_types));
+  for (const field of ['description', 'receipt_email', 'customer', 'statement_descriptor', 'statement_descriptor_suffix', 'transfer_group', 'setup_future_usage']) {
+    set(field, form[field] === undefined ? undefined : emptyToNull(form[field]));
+  }
+  if (form.shipping !== undefined) pi.shipping = emptyToNull(form.shipping);
+  pi.metadata = mergeMetadata(pi.metadata, form.metadata);
+  if (form.payment_method !== undefined && pi.status === 'requires_payment_method') pi.status = 'requires_confirmation';
+  return copy(pi);
+}
+
+// ---- Refunds ----------------------------------------------------------------------------------
+// Checked as Stripe does (wording as recorded from Stripe where known): the payment must have a
+// captured, succeeded charge; an authorization is canceled, not refunded; the amount defaults to
+// what remains and may not exceed it; a fully refunded charge and a disputed one are refused.
+
+/** An amount as Stripe writes it in refund errors: "$40.00", "€12.34", "¥500". */
+const money = (minor, currency) =>
+  new Intl.NumberFormat('en-US', { style: 'currency', currency: currency.toUpperCase() }).format(Number(formatMinor(minor, currency)));
+
+const noSuccessfulCharge = (pi) => new ParamError(undefined, undefined, `This PaymentIntent (${pi.id}) does not have a successful charge to refund.`);
+const uncapturedCharge = (pi) =>
+  new ParamError(
+    undefined,
+    undefined,
+    `This uncaptured Charge was created by a PaymentIntent (${pi.id}). You must cancel the PaymentIntent to reverse the authorization instead of refunding the Charge directly. For more information, see https://stripe.com/docs/payments/place-a-hold-on-a-payment-method`,
+  );
+
+/** The charge a refund request names (by payment_intent or charge), refused unless refundable. */
+function refundableCharge(store, form) {
+  if (form.payment_intent === undefined && form.charge === undefined) {
+    throw new ParamError(undefined, undefined, 'One of the following params should be provided for this request: payment_intent or charge.');
+  }
+  let pi = null;
+  let charge;
+  if (form.payment_intent !== undefined) {
+    pi = find(store, 'payment_intent', form.payment_intent);
+    charge = chargeOf(store, pi);
+    if (form.charge !== undefined && form.charge !== charge?.id) throw new ParamError(undefined, 'charge', `Charge ${form.charge} does not belong to PaymentIntent ${pi.id}.`);
+  } else {
+    charge = find(store, 'charge', form.charge);
+    pi = store.byId.get(idOf(charge.payment_intent)) ?? null;
+  }
+  if (pi && pi.status === 'requires_capture' && charge && !charge.captured) throw uncapturedCharge(pi);
+  if (pi && (pi.status !== 'succeeded' || !charge || charge.status !== 'succeeded')) throw noSuccessfulCharge(pi);
+  if (!pi && (charge.status !== 'succeeded' || !charge.captured)) throw new ParamError(undefined, 'charge', `Charge ${charge.id} has not been captured and cannot be refunded.`);
+  return { pi, charge };
+}
+
+function createRefund({ store, form }) {
+  const { pi, charge } = refundableCharge(store, form);
+  if (charge.disputed) throw new ParamError('charge_disputed', undefined, `Charge ${charge.id} has been charged back; cannot issue a refund.`);
+  const remaining = charge.amount - charge.amount_refunded;
+  if (remaining <= 0) throw new ParamError('charge_already_refunded', undefined, `Charge ${charge.id} has already been refunded.`);
+  const amount = form.amount === undefined ? remaining : Number(form.amount);
+  if (amount > remaining) {
+    const limit = charge.amount_refunded === 0 ? `charge amount (${money(charge.amount, charge.currency)})` : `unrefunded amount on charge (${money(remaining, charge.currency)})`;
+    throw new ParamError(undefined, 'amount', `Refund amount (${money(amount, charge.currency)}) is greater than ${limit}`);
+  }
+  const reId = id('re_');
+  const txn = balanceTransactionFor(store, { amount: -amount, currency: charge.currency, source: reId, type: 'refund', description: 'REFUND FOR CHARGE' });
+  const refund = stripeObject('refund', {
+    id: reId, amount, balance_transaction: txn.id, charge: charge.id, created: now(), currency: charge.currency, description: null,
+    metadata: metadataOf(form.metadata), payment_intent: pi?.id ?? null, reason: form.reason ?? null, receipt_number: null, status: 'succeeded',
+  });
+  store.byId.set(refund.id, refund);
+  charge.amount_refunded += amount;
+  charge.refunded = charge.amount_refunded >= charge.amount;
+  if (charge.refunds?.object === 'list') charge.refunds.data.unshift(copy(refund));
+  return copy(refund);
+}
+
+// ---- Customers and their search ----------------------------------------------------------------
+
+const CUSTOMER_FIELDS = ['email', 'name', 'phone', 'description', 'balance', 'invoice_prefix', 'preferred_locales', 'tax_exempt'];
+
+/** Customer fields from a create/update form ('' clears a field). */
+function customerValues(form) {
+  const v = {};
+  for (const f of CUSTOMER_FIELDS) {
+    if (form[f] === undefined) continue;
+    v[f] = f === 'balance' ? Number(form[f]) : f === 'preferred_locales' ? Object.values(form[f] || {}) : emptyToNull(form[f]);
+  }
+  if (form.address !== undefined) {
+    v.address = form.address === '' ? null : { city: null, country: null, line1: null, line2: null, postal_code: null, state: null, ...form.address };
+  }
+  if (form.shipping !== undefined) v.shipping = emptyToNull(form.shipping);
+  return v;
+}
+
+function createCustomer({ store, form, ctx }) {
+  const customer = stripeObject('customer', {
+    id: id('cus_', 14), address: null, balance: 0, created: now(), currency: null, default_source: null, delinquent: false, description: null,
+    discount: null, email: null, invoice_prefix: randomBytes(4).toString('hex').toUpperCase(), livemode: false, name: null, phone: null,
+    preferred_locales: [], shipping: null, tax_exempt: 'none', test_clock: null,
+    ...customerValues(form),
+    metadata: metadataOf(form.metadata),
+  });
+  store.byId.set(customer.id, customer);
+  index(store, customer, Date.now() + (ctx.searchDelayMs ?? 0));
+  return copy(customer);
+}
+
+function updateCustomer({ store, params, form, ctx }) {
+  const customer = find(store, 'customer', params.id, 'customer');
+  Object.assign(customer, customerValues(form), { metadata: mergeMetadata(customer.metadata, form.metadata) });
+  index(store, customer, Date.now() + (ctx.searchDelayMs ?? 0));
+  return copy(customer);
+}
+
+function listCustomers({ store, query }) {
+  const limit = checkLimit(query);
+  const items = ofType(store, 'customer').filter((c) => (query.email === undefined || c.email === query.email) && inRange(c.created, query.created));
+  return expandAll(store, paginate(store, items, query, { limit, url: '/v1/customers', type: 'customer' }), expandPaths(query));
+}
+
+// Stripe's search query language, the subset served: clauses `field:value` joined by spaces or
+// AND (case-insensitive), `-` to negate one; fields metadata['key'] (exact match), email, name,
+// phone (exact, case-insensitive). Values are quoted with ' or ", a backslash escapes the next
+// character (\' \" \\); unquoted values may be letters, digits and _ . @ + -.
+const CUSTOMER_SEARCH_FIELDS = { email: (c) => c.email, name: (c) => c.name, phone: (c) => c.phone };
+
+/** Parses a search query into predicates; a query outside the subset is a 400 naming the spot. */
+export function parseSearchQuery(text) {
+  let i = 0;
+  const fail = (why) => {
+    throw new ParamError('parameter_invalid', 'query', `Invalid search query: ${why} at position ${i} of ${JSON.stringify(text)}.`);
+  };
+  const skipSpaces = () => {
+    while (/\s/.test(text[i] ?? '')) i++;
+  };
+  const quoted = () => {
+    const quote = text[i];
+    if (quote !== "'" && quote !== '"') {
+      const bare = /^[\w.@+-]+/.exec(text.slice(i));
+      if (!bare) fail('expected a value in quotes');
+      i += bare[0].length;
+      return bare[0];
+    }
+    let out = '';
+    for (i++; i < text.length && text[i] !== quote; i++) {
+      if (text[i] === '\\') i++;
+      if (i < text.length) out += text[i];
+    }
+    if (text[i] !== quote) fail('unterminated string');
+    i++;
+    return out;
+  };
+  const clauses = [];
+  for (skipSpaces(); i < text.length; skipSpaces()) {
+    if (clauses.length) {
+      const joiner = /^(AND|OR)\s/i.exec(text.slice(i));
+      if (joiner?.[1].toUpperCase() === 'OR') fail('OR is not supported by this stand-in');
+      if (joiner) {
+        i += joiner[0].length;
+        skipSpaces();
+      }
+    }
+    const negate = text[i] === '-';
+    if (negate) i++;
+    const field = /^[a-z_]+/.exec(text.slice(i))?.[0];
+    if (!field) fail('expected a field');
+    i += field.length;
+    let get;
+    let exact = false;
+    if (field === 'metadata') {
+      if (text[i] !== '[') fail("expected metadata['key']");
+      i++;
+      const key = quoted();
+      if (text[i] !== ']') fail("expected ] after metadata['key'");
+      i++;
+      get = (c) => c.metadata?.[key];
+      exact = true;
+    } else if (CUSTOMER_SEARCH_FIELDS[field]) {
+      get = CUSTOMER_SEARCH_FIELDS[field];
+    } else {
+      fail(`unsupported field ${field}`);
+    }
+    if (text[i] !== ':') fail('expected : (exact match; this stand-in serves no other operator)');
+    i++;
+    const value = quoted();
+    const same = (v) => typeof v === 'string' && (exact ? v === value : v.toLowerCase() === value.toLowerCase());
+    clauses.push(negate ? (c) => !same(get(c)) : (c) => same(get(c)));
+  }
+  if (!clauses.length) fail('empty query');
+  return clauses;
+}
+
+const pageToken = (offset) => `page_${Buffer.from(JSON.stringify({ offset })).toString('base64url')}`;
+
+function pageOffset(page) {
+  try {
+    const { offset } = JSON.parse(Buffer.from(page.replace(/^page_/, ''), 'base64url').toString('utf8'));
+    if (Number.isInteger(offset) && offset >= 0) return offset;
+  } catch {
+    // falls through to the 400
+  }
+  throw new ParamError('parameter_invalid', 'page', `Invalid page: ${page}`);
+}
+
+/** GET /v1/customers/search: what the (possibly lagging) index matches, newest first. */
+function searchCustomers({ store, query }) {
+  const limit = checkLimit(query);
+  const clauses = parseSearchQuery(query.query);
+  const offset = query.page === undefined ? 0 : pageOffset(query.page);
+  const matches = indexed(store, 'customer').filter((c) => clauses.every((test) => test(c))).sort(newestFirst);
+  const hasMore = matches.length > offset + limit;
+  const result = { object: 'search_result', data: matches.slice(offset, offset + limit), has_more: hasMore, next_page: hasMore ? pageToken(offset + limit) : null, url: '/v1/customers/search' };
+  return expandAll(store, result, expandPaths(query));
+}
+
 // ---- Routes ----------------------------------------------------------------------------------
-// GET query strings and the report_runs form body are checked against the operation in
-// spec3.json; the creation endpoints above keep their hand-written schemas.
+// Every GET query string and every POST body is checked against its operation in spec3.json
+// (POST: with examples/stripe-api-newer.json overlaid), then by the route's own `check`.
+// `creates`: the POST creates an object (listed in `objects`); `customerMustExist`: a `customer`
+// parameter must name a customer of the store; `enforceEnums`: x-stripeBypassValidation enums
+// held to their listed values.
 
 const ROUTES = [
-  ...Object.keys(ENDPOINTS).map((path) => ({ method: 'POST', path, endpoint: ENDPOINTS[path] })),
-  { method: 'POST', path: '/v1/reporting/report_runs', run: createReportRun },
+  { method: 'POST', path: '/v1/checkout/sessions', run: createCheckoutSession, check: checkCheckoutSession, creates: true, customerMustExist: true, enforceEnums: ['locale'] },
+  { method: 'POST', path: '/v1/payment_intents', run: createPaymentIntent, creates: true, customerMustExist: true },
+  { method: 'POST', path: '/v1/payment_intents/{intent}/capture', run: capturePaymentIntent },
+  { method: 'POST', path: '/v1/payment_intents/{intent}/cancel', run: cancelPaymentIntent, enforceEnums: ['cancellation_reason'] },
+  { method: 'POST', path: '/v1/payment_intents/{intent}', run: updatePaymentIntent, customerMustExist: true },
+  { method: 'POST', path: '/v1/payment_links', run: createPaymentLink, check: checkLineItems, creates: true },
+  { method: 'POST', path: '/v1/refunds', run: createRefund, creates: true },
+  { method: 'POST', path: '/v1/customers', run: createCustomer, creates: true },
+  { method: 'POST', path: '/v1/customers/{customer}', run: updateCustomer },
+  { method: 'POST', path: '/v1/reporting/report_runs', run: createReportRun, creates: true },
   { method: 'GET', path: '/v1/payouts', run: listPayouts },
   { method: 'GET', path: '/v1/payouts/{payout}', run: retrieve('payout') },
   { method: 'GET', path: '/v1/balance_transactions', run: listBalanceTransactions },
@@ -910,10 +1339,16 @@ const ROUTES = [
   { method: 'GET', path: '/v1/payment_intents/{intent}', run: retrieve('payment_intent') },
   { method: 'GET', path: '/v1/refunds/{refund}', run: retrieve('refund') },
   { method: 'GET', path: '/v1/disputes/{dispute}', run: retrieve('dispute') },
+  { method: 'GET', path: '/v1/customers', run: listCustomers },
+  { method: 'GET', path: '/v1/customers/search', run: searchCustomers },
+  { method: 'GET', path: '/v1/customers/{customer}', run: retrieve('customer') },
   { method: 'GET', path: '/v1/reporting/report_runs/{report_run}', run: retrieveReportRun },
   { method: 'GET', path: '/v1/files/{file}', run: retrieve('file') },
   { method: 'GET', path: '/v1/files/{file}/contents', run: fileContents },
 ].map((r) => ({ ...r, pattern: new RegExp(`^${r.path.replace(/\{[^}]+\}/g, '([^/]+)')}$`) }));
+
+/** The endpoints served: `[{ method, path }]` (paths as in spec3.json). */
+export const servedEndpoints = () => ROUTES.map(({ method, path }) => ({ method, path }));
 
 /** `{ route, params }` for a method and path, or `{ known }` (the path is served for another method). */
 function matchRoute(method, pathname) {
@@ -929,14 +1364,9 @@ function answerGet(route, params, query, context) {
   return route.run({ ...context, params, query });
 }
 
-/** Answers a POST's checked form: a spec3.json-checked route, or a hand-written creation schema. */
-function answerPost(route, form, context) {
-  if (!route.run) {
-    checkFields(route.endpoint.schema, form, []);
-    return create(route.path, form, route.endpoint.prefix);
-  }
-  checkSchema(formSchema(operation(route.path, 'POST')), form);
-  return expandAll(context.store, route.run({ ...context, form }), expandPaths(form));
+/** Carries out a checked POST: the route's handler, then expand[]. */
+function runPost(route, params, form, context) {
+  return expandAll(context.store, route.run({ ...context, params, form }), expandPaths(form));
 }
 
 // ---- The server ------------------------------------------------------------------------------
@@ -964,21 +1394,26 @@ function envelopeError(method, headers, body, apiVersion) {
   return null;
 }
 
+const paramErrorBody = (e) => errorBody('invalid_request_error', e.code, e.message, e.param, e.extra);
+
 const faultPayload = (fault) => (fault.error ? { error: fault.error } : errorBody('api_error', undefined, 'An unknown error occurred'));
 
 /**
  * Starts the stand-in on 127.0.0.1 (`port` 0: a free one); `onRequest(record)` sees each answer.
  * `reportDelayMs`: a report run succeeds on the first retrieve this long after its creation
- * (default: on the first retrieve).
+ * (default: on the first retrieve). `searchDelayMs` (default 0): a customer created or updated
+ * through the API shows in GET /v1/customers/search only this long after the write (Stripe's
+ * search is eventually consistent: "under normal operating conditions, data is searchable in
+ * under 1 minute"); seeded customers are searchable at once.
  */
-export async function startFakeStripe({ apiKey, apiVersion, port = 0, onRequest, reportDelayMs } = {}) {
+export async function startFakeStripe({ apiKey, apiVersion, port = 0, onRequest, reportDelayMs, searchDelayMs = 0 } = {}) {
   if (!apiKey?.startsWith('sk_test_')) throw new Error('startFakeStripe needs { apiKey: "sk_test_..." }');
   const requests = [];
   const faults = [];
   const saved = new Map(); // idempotency key -> { path, body, status, headers, payload }
   const objects = [];
   const store = createStore();
-  const ctx = { baseUrl: '', reportDelayMs };
+  const ctx = { baseUrl: '', reportDelayMs, searchDelayMs };
 
   const server = createServer((req, res) => {
     const chunks = [];
@@ -1003,7 +1438,7 @@ export async function startFakeStripe({ apiKey, apiVersion, port = 0, onRequest,
       req.socket.destroy();
     };
     const sendError = (e) => {
-      if (e instanceof ParamError) return send(e.status, errorBody('invalid_request_error', e.code, e.message, e.param));
+      if (e instanceof ParamError) return send(e.status, paramErrorBody(e));
       console.error('stripe stand-in: unexpected error', e);
       return send(500, errorBody('api_error', undefined, 'An unknown error occurred'));
     };
@@ -1023,7 +1458,7 @@ export async function startFakeStripe({ apiKey, apiVersion, port = 0, onRequest,
     if (refused) return send(400, errorBody('invalid_request_error', undefined, refused));
     const context = { store, ctx };
     if (req.method === 'GET') return serveGet({ route, params, url, record, fault, send, drop, sendError, context });
-    return servePost({ route, body, headers, record, fault, send, drop, sendError, context });
+    return servePost({ route, params, body, headers, record, fault, send, drop, sendError, context });
   }
 
   function serveGet({ route, params, url, record, fault, send, drop, sendError, context }) {
@@ -1040,8 +1475,8 @@ export async function startFakeStripe({ apiKey, apiVersion, port = 0, onRequest,
     send(200, answer);
   }
 
-  function servePost({ route, body, headers, record, fault, send, drop, sendError, context }) {
-    const path = route.path;
+  function servePost({ route, params, body, headers, record, fault, send, drop, sendError, context }) {
+    const path = new URL(record.path, 'http://127.0.0.1').pathname;
     const key = headers['idempotency-key'];
     if (key !== undefined && key.length > 255) return send(400, errorBody('invalid_request_error', undefined, 'Idempotency keys are up to 255 characters long.'));
     if (key !== undefined && saved.has(key)) {
@@ -1060,17 +1495,26 @@ export async function startFakeStripe({ apiKey, apiVersion, port = 0, onRequest,
       if (fault.saved && key !== undefined) saved.set(key, { path, body, status: fault.status, headers: fault.headers ?? {}, payload });
       return send(fault.status, payload, fault.headers ?? {});
     }
-    let object;
     try {
       record.form = parseForm(body);
-      object = answerPost(route, record.form, context);
+      validatePost(route, record.form, context);
     } catch (e) {
-      // Validation failures are not saved for the idempotency key (Stripe saves results only
-      // once the endpoint runs).
+      // Validation failures are not saved for the idempotency key: Stripe saves a result only
+      // once the endpoint began to run.
       return sendError(e);
     }
-    objects.push(object);
-    if (!route.run) store.byId.set(object.id, object);
+    let object;
+    try {
+      object = runPost(route, params, record.form, context);
+    } catch (e) {
+      if (!(e instanceof ParamError)) return sendError(e);
+      // A refusal by the running endpoint (over-refund, wrong state...) is its result: saved,
+      // so a retry with the same key gets the same answer.
+      const payload = paramErrorBody(e);
+      if (key !== undefined) saved.set(key, { path, body, status: e.status, headers: {}, payload });
+      return send(e.status, payload);
+    }
+    if (route.creates) objects.push(object);
     if (key !== undefined) saved.set(key, { path, body, status: 200, headers: {}, payload: object });
     if (fault?.drop === 'after') return drop();
     send(200, object);
@@ -1085,7 +1529,7 @@ export async function startFakeStripe({ apiKey, apiVersion, port = 0, onRequest,
     url: ctx.baseUrl,
     /** Every request seen: `{ method, path, headers, body, form, query, status, replayed }`. */
     requests,
-    /** Objects created (one per successful, non-replayed POST). */
+    /** Objects created (one per successful, non-replayed POST that creates; updates, captures and cancels are not listed). */
     objects,
     /** Scripts faults for the next requests (POST or GET), in order. */
     fail(...next) {
@@ -1098,6 +1542,18 @@ export async function startFakeStripe({ apiKey, apiVersion, port = 0, onRequest,
      */
     seed(input) {
       return seedStore(store, ctx.baseUrl, input);
+    },
+    /**
+     * Confirms a PaymentIntent as the customer's browser would (Stripe.js): a succeeded card
+     * charge; the PaymentIntent `succeeded`, or `requires_capture` with capture_method=manual.
+     */
+    confirm(paymentIntentId, { paymentMethod = 'pm_card_visa' } = {}) {
+      return confirmIntent(store, find(store, 'payment_intent', paymentIntentId), paymentMethod);
+    },
+    /** A copy of a stored object (seeded or created), or undefined. */
+    get(objectId) {
+      const o = store.byId.get(objectId);
+      return o === undefined ? undefined : structuredClone(o);
     },
     /** Adds a File object and its contents, served at `<url>/v1/files/<id>/contents`. */
     seedFile(file, contents) {
@@ -1120,7 +1576,7 @@ export async function startFakeStripe({ apiKey, apiVersion, port = 0, onRequest,
 function describeAnswer(r) {
   if (typeof r.response === 'string') return `${r.response.length} characters of CSV`;
   if (r.response?.error) return `${r.response.error.type}: ${r.response.error.message}`;
-  return r.response?.object === 'list' ? `list of ${r.response.data.length}` : `${r.response?.object} ${r.response?.id}`;
+  return ['list', 'search_result'].includes(r.response?.object) ? `${r.response.object} of ${r.response.data.length}` : `${r.response?.object} ${r.response?.id}`;
 }
 
 // As a program: serve a demo payout until stopped, one line per request.

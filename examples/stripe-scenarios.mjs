@@ -1,5 +1,6 @@
 // Deterministic Stripe payout scenarios for the stand-in (fake-stripe-api.mjs) and for tests of
-// payout reconciliation. Each returns `{ objects, payouts, expected }`, ready for
+// payout reconciliation, and single payments of an order (authorizedPayment, paidPayment) for the
+// tests of refunds, capture and cancel. Each returns `{ objects, payouts, expected }`, ready for
 // `stripe.seed(scenario)`: Stripe-shaped objects (from Stripe's fixtures), which balance
 // transactions each payout paid out, and the figures a correct reconciliation must find,
 // computed here from what was generated (independently of the Rust and npm code under test).
@@ -391,3 +392,105 @@ export function manualPayoutScenario({ seed = 1, transactions = 20, currency = '
 
 /** The payout `node examples/fake-stripe-api.mjs` serves: 60 transactions in USD. */
 export const demoScenario = () => payoutScenario({ seed: 'demo', transactions: 60 });
+
+// ---- Single payments for the shop's actions (refunds, capture, cancel) ------------------------
+
+/** Stripe's minor units for `amount`: an integer of minor units, or a decimal string of major units ("12.34"). */
+function minorUnits(amount, currency) {
+  if (Number.isSafeInteger(amount) && amount > 0) return amount;
+  const e = currencyExponent(currency);
+  const m = typeof amount === 'string' ? /^(\d+)(?:\.(\d+))?$/.exec(amount) : null;
+  if (!m || (m[2] ?? '').length > e) throw new RangeError(`amount: ${amount} is not a positive amount of ${currency}`);
+  const minor = Number(m[1]) * 10 ** e + Number((m[2] ?? '').padEnd(e, '0') || 0);
+  if (!(minor > 0)) throw new RangeError(`amount: ${amount} is not a positive amount of ${currency}`);
+  return minor;
+}
+
+/**
+ * A PaymentIntent and its charge, as Stripe has them once the customer has confirmed: shared by
+ * authorizedPayment (capture_method manual, `requires_capture`) and paidPayment (`succeeded`).
+ */
+function singlePayment(kind, { currency = 'eur', amount = 5040, orderId = '1001', seed = orderId, created = 1700000000, metadata, customer = null, description } = {}) {
+  const c = currency.toLowerCase();
+  const minor = minorUnits(amount, c);
+  const rng = prng(`${kind}:${seed}:${c}:${minor}`);
+  const [piId, chId, pmId] = [rng.id('pi_'), rng.id('ch_'), rng.id('pm_')];
+  const meta = metadata ?? { order_id: String(orderId) };
+  const text = description ?? `Order ${orderId}`;
+  const b = { rng };
+  const pi = stripeObject('payment_intent', {
+    id: piId, amount: minor, amount_capturable: 0, amount_details: { tip: {} }, amount_received: 0, automatic_payment_methods: { enabled: true },
+    canceled_at: null, cancellation_reason: null, capture_method: 'automatic', client_secret: `${piId}_secret_${rng.id('', 16)}`, created,
+    currency: c, customer, description: text, last_payment_error: null, latest_charge: chId, metadata: meta, next_action: null,
+    payment_method: pmId, payment_method_types: ['card'], processing: null, shipping: null, status: 'succeeded', transfer_data: null,
+  });
+  const charge = stripeObject('charge', {
+    id: chId, amount: minor, amount_captured: 0, amount_refunded: 0, balance_transaction: null, billing_details: billing(b), captured: false,
+    created, currency: c, customer, description: text, disputed: false, metadata: { ...meta }, paid: true, payment_intent: piId,
+    outcome: { network_status: 'approved_by_network', reason: null, risk_level: 'normal', seller_message: 'Payment complete.', type: 'authorized' },
+    payment_method: pmId, payment_method_details: card(b, null), receipt_url: null, refunded: false,
+    refunds: { object: 'list', data: [], has_more: false, url: `/v1/charges/${chId}/refunds` }, shipping: null, source: null, status: 'succeeded', transfer_data: null,
+  });
+  return { rng, pi, charge, minor, currency: c, orderId: String(orderId) };
+}
+
+/**
+ * An authorized, not yet captured card payment for an order: a PaymentIntent with
+ * capture_method `manual` in status `requires_capture` (amount_capturable = amount) and its
+ * uncaptured charge (captured false, amount_captured 0, no balance transaction), ready for
+ * `stripe.seed(...)`. Options: `currency` (default eur), `amount` (minor units, or a decimal
+ * string of major units; default 5040), `orderId` (metadata.order_id), `seed`, `created`, `metadata`, `customer`, `description`.
+ * Returns `{ objects, payouts: {}, expected: { paymentIntentId, chargeId, amount, currency, orderId, status } }`.
+ */
+export function authorizedPayment(options = {}) {
+  const { pi, charge, minor, currency, orderId } = singlePayment('authorized', options);
+  Object.assign(pi, { capture_method: 'manual', status: 'requires_capture', amount_capturable: minor });
+  return { objects: [pi, charge], payouts: {}, expected: { paymentIntentId: pi.id, chargeId: charge.id, amount: minor, currency, orderId, status: 'requires_capture' } };
+}
+
+/**
+ * A paid card payment for an order: a `succeeded` PaymentIntent, its captured charge and the
+ * charge's balance transaction. `amountCaptured` (minor units, default all) captures part of an
+ * authorization (the rest is released: counted in the charge's amount_refunded, as Stripe shows
+ * it); `refunded` (minor units, default 0) adds a succeeded refund of that much; `disputed: true`
+ * adds an open dispute (the charge is `disputed`). Other options as authorizedPayment. Returns
+ * `{ objects, payouts: {}, expected: { paymentIntentId, chargeId, amount, amountCaptured, amountRefunded, refundable, currency, orderId, status, refundId?, disputeId? } }`.
+ */
+export function paidPayment({ amountCaptured, refunded: refundedAmount = 0, disputed = false, ...options } = {}) {
+  const { rng, pi, charge, minor, currency, orderId } = singlePayment('paid', options);
+  const captured = amountCaptured === undefined ? minor : minorUnits(amountCaptured, currency);
+  const refunded = refundedAmount === 0 ? 0 : minorUnits(refundedAmount, currency);
+  if (captured > minor) throw new RangeError(`paidPayment: amountCaptured ${captured} is more than the amount ${minor}`);
+  if (refunded < 0 || refunded > captured) throw new RangeError(`paidPayment: refunded ${refunded} is not within 0..${captured}`);
+  const b = { rng, currency, objects: [] };
+  const txn = add(b, 'balance_transaction', {
+    id: rng.id('txn_'), amount: captured, available_on: charge.created + 2 * DAY, created: charge.created, currency, description: charge.description,
+    exchange_rate: null, fee: 0, fee_details: [], net: captured, reporting_category: 'charge', source: charge.id, status: 'available', type: 'charge',
+  });
+  Object.assign(pi, { capture_method: captured < minor ? 'manual' : 'automatic', amount_received: captured, status: 'succeeded' });
+  Object.assign(charge, { captured: true, amount_captured: captured, amount_refunded: minor - captured, balance_transaction: txn.id, disputed });
+  const expected = { paymentIntentId: pi.id, chargeId: charge.id, amount: minor, amountCaptured: captured, amountRefunded: refunded, refundable: captured - refunded, currency, orderId, status: 'succeeded' };
+  if (refunded > 0) {
+    const reId = rng.id('re_');
+    const rtxn = add(b, 'balance_transaction', {
+      id: rng.id('txn_'), amount: -refunded, available_on: charge.created + DAY, created: charge.created + 3600, currency, description: 'REFUND FOR CHARGE',
+      exchange_rate: null, fee: 0, fee_details: [], net: -refunded, reporting_category: 'refund', source: reId, status: 'available', type: 'refund',
+    });
+    const refund = add(b, 'refund', {
+      id: reId, amount: refunded, balance_transaction: rtxn.id, charge: charge.id, created: charge.created + 3600, currency, metadata: { order_id: orderId },
+      payment_intent: pi.id, reason: 'requested_by_customer', status: 'succeeded',
+    });
+    charge.amount_refunded += refunded;
+    charge.refunds.data.push(structuredClone(refund));
+    expected.refundId = reId;
+  }
+  charge.refunded = charge.amount_refunded >= minor;
+  if (disputed) {
+    const dispute = add(b, 'dispute', {
+      id: rng.id('dp_'), amount: captured - refunded, balance_transactions: [], charge: charge.id, created: charge.created + DAY, currency,
+      is_charge_refundable: false, payment_intent: pi.id, reason: 'fraudulent', status: 'needs_response',
+    });
+    expected.disputeId = dispute.id;
+  }
+  return { objects: [pi, charge, ...b.objects], payouts: {}, expected };
+}
