@@ -43,7 +43,7 @@ if (!version.endsWith(WASM_BINDGEN_VERSION)) {
 const MODULES = [
   { crate: 'stripe-bridge-wasm', raw: 'stripe_bridge_wasm', name: 'stripe_bridge', gen: join(here, 'build/wasm'), prefix: '', profile: 'wasm' },
   { crate: 'stripe-bridge-targets-wasm', raw: 'stripe_bridge_targets_wasm', name: 'stripe_bridge_targets', gen: join(here, 'build/targets-wasm'), prefix: 'targets-', profile: 'wasm-small' },
-  { crate: 'stripe-bridge-payments-wasm', raw: 'stripe_bridge_payments_wasm', name: 'stripe_bridge_payments', gen: join(here, 'build/payments-wasm'), prefix: 'payments-', profile: 'wasm' },
+  { crate: 'stripe-bridge-payments-wasm', raw: 'stripe_bridge_payments_wasm', name: 'stripe_bridge_payments', gen: join(here, 'build/payments-wasm'), prefix: 'payments-', profile: 'wasm-small' },
   { crate: 'stripe-bridge-finance-wasm', raw: 'stripe_bridge_finance_wasm', name: 'stripe_bridge_finance', gen: join(here, 'build/finance-wasm'), prefix: 'finance-', profile: 'wasm-small' },
 ];
 

@@ -43,6 +43,7 @@
 
 use std::fmt;
 
+pub mod actions;
 pub mod delivery;
 pub mod event;
 pub mod mapping;

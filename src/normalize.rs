@@ -1201,7 +1201,11 @@ mod tests {
             r#"{"id":"ch_2","object":"charge","amount":1000,"currency":"eur","status":"failed",
                 "failure_code":"card_declined","outcome":{"type":"blocked","reason":"highest_risk_level"}}"#,
         ));
-        assert_eq!(blocked.failure.unwrap().decline_code, None, "Radar's reason is not a decline code");
+        assert_eq!(
+            blocked.failure.unwrap().decline_code,
+            None,
+            "Radar's reason is not a decline code"
+        );
     }
 
     #[test]

@@ -75,7 +75,7 @@ impl RequestError {
         }
     }
 
-    fn money(field: impl Into<String>, e: MoneyError) -> Self {
+    pub(crate) fn money(field: impl Into<String>, e: MoneyError) -> Self {
         RequestError::new(field, e.code(), e.to_string())
     }
 
@@ -178,7 +178,8 @@ struct Checked<'a> {
     metadata: Vec<(String, String)>,
 }
 
-fn check_text(field: &str, value: &str, max: usize) -> Result<(), RequestError> {
+/// A required text: not blank, at most `max` characters, no control characters.
+pub(crate) fn check_text(field: &str, value: &str, max: usize) -> Result<(), RequestError> {
     if value.trim().is_empty() {
         return Err(RequestError::new(field, "required", "must not be empty"));
     }
@@ -199,7 +200,8 @@ fn check_text(field: &str, value: &str, max: usize) -> Result<(), RequestError> 
     Ok(())
 }
 
-fn check_email(field: &str, email: &str) -> Result<(), RequestError> {
+/// An email address Stripe accepts (at most 512 characters).
+pub(crate) fn check_email(field: &str, email: &str) -> Result<(), RequestError> {
     check_text(field, email, 512)?;
     let valid = email.split_once('@').is_some_and(|(local, domain)| {
         !local.is_empty()
@@ -238,6 +240,49 @@ fn check_url(field: &str, url: &str) -> Result<(), RequestError> {
 
 fn amount(field: &str, text: &str, currency: &Currency) -> Result<i64, RequestError> {
     to_minor(text, currency.code()).map_err(|e| RequestError::money(field, e))
+}
+
+/// The metadata of a request: `ours` (set by stripe-bridge) first, then `extra` (the caller's),
+/// checked against Stripe's limits; `extra` may not use a `reserved` key.
+pub(crate) fn checked_metadata(
+    mut ours: Vec<(String, String)>,
+    extra: &BTreeMap<String, String>,
+    reserved: &[&str],
+) -> Result<Vec<(String, String)>, RequestError> {
+    for (key, value) in extra {
+        let field = format!("metadata.{key}");
+        if reserved.contains(&key.as_str()) {
+            return Err(RequestError::new(
+                field,
+                "reserved_key",
+                "is set by stripe-bridge",
+            ));
+        }
+        if key.is_empty() || key.chars().count() > METADATA_MAX_KEY_LEN || key.contains(['[', ']'])
+        {
+            return Err(RequestError::new(
+                field,
+                "invalid_metadata_key",
+                format!("keys are 1 to {METADATA_MAX_KEY_LEN} characters, without [ or ]"),
+            ));
+        }
+        if value.chars().count() > METADATA_MAX_VALUE_LEN {
+            return Err(RequestError::new(
+                field,
+                "metadata_value_too_long",
+                format!("values are at most {METADATA_MAX_VALUE_LEN} characters"),
+            ));
+        }
+        ours.push((key.clone(), value.clone()));
+    }
+    if ours.len() > METADATA_MAX_KEYS {
+        return Err(RequestError::new(
+            "metadata",
+            "too_many_metadata_keys",
+            format!("at most {METADATA_MAX_KEYS} keys, including the ones stripe-bridge sets"),
+        ));
+    }
+    Ok(ours)
 }
 
 fn check(order: &Order) -> Result<Checked<'_>, RequestError> {
@@ -389,39 +434,7 @@ fn check(order: &Order) -> Result<Checked<'_>, RequestError> {
     if let Some(name) = &order.customer_name {
         metadata.push(("customer_name".to_owned(), name.clone()));
     }
-    for (key, value) in &order.metadata {
-        let field = format!("metadata.{key}");
-        if RESERVED_METADATA_KEYS.contains(&key.as_str()) {
-            return Err(RequestError::new(
-                field,
-                "reserved_key",
-                "is set by stripe-bridge",
-            ));
-        }
-        if key.is_empty() || key.chars().count() > METADATA_MAX_KEY_LEN || key.contains(['[', ']'])
-        {
-            return Err(RequestError::new(
-                field,
-                "invalid_metadata_key",
-                format!("keys are 1 to {METADATA_MAX_KEY_LEN} characters, without [ or ]"),
-            ));
-        }
-        if value.chars().count() > METADATA_MAX_VALUE_LEN {
-            return Err(RequestError::new(
-                field,
-                "metadata_value_too_long",
-                format!("values are at most {METADATA_MAX_VALUE_LEN} characters"),
-            ));
-        }
-        metadata.push((key.clone(), value.clone()));
-    }
-    if metadata.len() > METADATA_MAX_KEYS {
-        return Err(RequestError::new(
-            "metadata",
-            "too_many_metadata_keys",
-            format!("at most {METADATA_MAX_KEYS} keys, including the ones stripe-bridge sets"),
-        ));
-    }
+    let metadata = checked_metadata(metadata, &order.metadata, RESERVED_METADATA_KEYS)?;
     Ok(Checked {
         order,
         currency,
@@ -435,20 +448,20 @@ fn check(order: &Order) -> Result<Checked<'_>, RequestError> {
 
 /// A form body in Stripe's bracket notation.
 #[derive(Default)]
-struct Form(Vec<(String, String)>);
+pub(crate) struct Form(Vec<(String, String)>);
 
 impl Form {
-    fn add(&mut self, key: impl Into<String>, value: impl Into<String>) {
+    pub(crate) fn add(&mut self, key: impl Into<String>, value: impl Into<String>) {
         self.0.push((key.into(), value.into()));
     }
 
-    fn metadata(&mut self, prefix: &str, metadata: &[(String, String)]) {
+    pub(crate) fn metadata(&mut self, prefix: &str, metadata: &[(String, String)]) {
         for (k, v) in metadata {
             self.add(format!("{prefix}[{k}]"), v.clone());
         }
     }
 
-    fn encode(&self) -> String {
+    pub(crate) fn encode(&self) -> String {
         form_urlencoded::Serializer::new(String::new())
             .extend_pairs(self.0.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .finish()
@@ -465,14 +478,23 @@ pub fn idempotency_key(
     currency: &str,
     attempt: u32,
 ) -> String {
-    let mut hash = Sha256::new();
-    for part in [
+    hashed_key(
         kind,
-        order_id,
-        &amount_minor.to_string(),
-        &currency.to_ascii_lowercase(),
-        &attempt.to_string(),
-    ] {
+        &[
+            order_id,
+            &amount_minor.to_string(),
+            &currency.to_ascii_lowercase(),
+            &attempt.to_string(),
+        ],
+    )
+}
+
+/// `sb-{kind}-` and 40 hex digits of a SHA-256 over `kind` and `parts`, each prefixed with its
+/// length (so no two lists of parts collide by concatenation): every idempotency key of the
+/// crate.
+pub(crate) fn hashed_key(kind: &str, parts: &[&str]) -> String {
+    let mut hash = Sha256::new();
+    for part in std::iter::once(&kind).chain(parts) {
         hash.update((part.len() as u64).to_be_bytes());
         hash.update(part.as_bytes());
     }

@@ -12,3 +12,4 @@ payments.markReady();
 
 export * from './payments-api.mjs';
 export * from './payments-client.mjs';
+export * from './payments-shop.mjs';

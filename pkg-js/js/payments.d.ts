@@ -94,3 +94,44 @@ export function sendStripeRequest(request: StripeRequest, options: StripeClientO
 export function createCheckoutSession(order: PaymentOrder, options: StripeClientOptions): Promise<StripeObject<CheckoutSession>>;
 export function createPaymentIntent(order: PaymentOrder, options: StripeClientOptions): Promise<StripeObject<PaymentIntent>>;
 export function createPaymentLink(order: PaymentOrder, options: StripeClientOptions): Promise<StripeObject<PaymentLink>>;
+
+/** An order's v2 state (from stripe-bridge/targets' mergeOrderState, or the Worker's GET /orders/{ref}). */
+export type OrderStateLike = Record<string, unknown>;
+
+/** A refund the shop asks for; amounts are decimal strings in major units. */
+export interface RefundInput {
+  order_id: string;
+  /** pi_… or ch_… of the order; omitted: the order's payments, largest remaining first. */
+  payment?: string;
+  /** Omitted: all that remains refundable. */
+  amount?: string;
+  currency: string;
+  reason?: 'duplicate' | 'fraudulent' | 'requested_by_customer';
+  /** The shop's return request id (part of the idempotency key). */
+  return_id?: string;
+  credit_note_id?: string;
+  metadata?: Record<string, string>;
+}
+export interface CaptureInput { order_id: string; payment_intent: string; amount?: string; currency: string; metadata?: Record<string, string> }
+export interface CancelInput { order_id: string; payment_intent: string; reason?: 'abandoned' | 'duplicate' | 'fraudulent' | 'requested_by_customer' }
+export interface ShopCustomer {
+  /** The shop's customer id (kept as metadata.customer_id; found again by it). */
+  customer_id: string;
+  email?: string;
+  name?: string;
+  phone?: string;
+  description?: string;
+  address?: { line1?: string; line2?: string; city?: string; state?: string; postal_code?: string; country?: string };
+  metadata?: Record<string, string>;
+}
+export interface OrderUpdate { order_id: string; payment_intent: string; order_number?: string; order_status?: string; description?: string; metadata?: Record<string, string> }
+
+export function buildRefunds(input: RefundInput, state: OrderStateLike): StripeRequest[];
+export function buildCapture(input: CaptureInput, state?: OrderStateLike): StripeRequest;
+export function buildCancel(input: CancelInput, state?: OrderStateLike): StripeRequest;
+export function buildOrderUpdate(update: OrderUpdate): StripeRequest;
+export function createRefunds(input: RefundInput, state: OrderStateLike, options: StripeClientOptions): Promise<StripeObject[]>;
+export function capturePayment(input: CaptureInput, options: StripeClientOptions, extra?: { state?: OrderStateLike }): Promise<StripeObject<PaymentIntent>>;
+export function cancelPayment(input: CancelInput, options: StripeClientOptions, extra?: { state?: OrderStateLike }): Promise<StripeObject<PaymentIntent>>;
+export function updateOrderPayment(update: OrderUpdate, options: StripeClientOptions): Promise<StripeObject<PaymentIntent>>;
+export function syncCustomer(customer: ShopCustomer, options: StripeClientOptions, extra?: { stripeCustomer?: string }): Promise<{ result: 'created' | 'updated'; customer: StripeObject }>;

@@ -12,6 +12,7 @@ mod book;
 mod config;
 mod payments;
 mod payouts;
+mod shop;
 mod store;
 mod stripe;
 
@@ -75,6 +76,14 @@ impl Outcome {
             detail: json!({}),
             text: None,
         }
+    }
+
+    /// Adds one field to the detail (what was done before a failure).
+    fn with_extra(mut self, key: &str, value: serde_json::Value) -> Self {
+        if let Some(map) = self.detail.as_object_mut() {
+            map.insert(key.to_owned(), value);
+        }
+        self
     }
 
     fn with_text(mut self, content_type: &'static str, text: String) -> Self {
@@ -159,6 +168,29 @@ async fn route(req: Request, env: &Env, path: &str, method: &Method) -> Outcome 
             let csv = query(&req, "format").as_deref() == Some("csv");
             let book = book_of(env, &req);
             admin(&req, env, payouts::get_route(env, &book, id, csv)).await
+        }
+        ("/refunds", Method::Post) => {
+            let book = book_of(env, &req);
+            shop::refund(req, env, &book).await
+        }
+        ("/customers", Method::Post) => shop::customer(req, env).await,
+        (p, Method::Post)
+            if p.starts_with("/payments/")
+                && (p.ends_with("/capture") || p.ends_with("/cancel")) =>
+        {
+            let rest = p.trim_start_matches("/payments/");
+            let (pi, op) = rest.rsplit_once('/').unwrap_or((rest, ""));
+            let (pi, op) = (pi.to_owned(), op.to_owned());
+            let book = book_of(env, &req);
+            shop::authorization(req, env, &book, &pi, &op).await
+        }
+        (p, Method::Post) if p.starts_with("/orders/") && p.ends_with("/sync") => {
+            let id = p
+                .trim_start_matches("/orders/")
+                .trim_end_matches("/sync")
+                .to_owned();
+            let book = book_of(env, &req);
+            shop::sync_order(req, env, &book, &id).await
         }
         ("/dead-letters/replay", Method::Post) => admin(&req, env, replay_all(env, &req)).await,
         (WEBHOOK_PATH, Method::Post) => receive(req, env).await,

@@ -5,7 +5,7 @@
 //! bodies, keys and retry decisions are the core's.
 
 use serde_json::json;
-use stripe_bridge::payment_request::{checkout_session, Order, RequestError, StripeRequest};
+use stripe_bridge::payment_request::{checkout_session, Order, RequestError};
 use stripe_bridge::stripe_api::ApiError;
 use worker::{Env, Request};
 
@@ -74,7 +74,7 @@ pub async fn create(mut req: Request, env: &Env) -> Outcome {
             log_line["outcome"] = json!("stripe_error");
             log_line["stripe_status"] = json!(error.status);
             log_line["request_id"] = json!(error.request_id);
-            stripe_failure(&error, &request, attempts)
+            stripe_failure(&error, &request.idempotency_key, attempts)
         }
     };
     log(log_line);
@@ -89,7 +89,7 @@ fn invalid_order(e: RequestError) -> Outcome {
 
 /// The shop's answer for a Stripe failure: what Stripe said, under a status that tells the
 /// shop whether to fix the order (422), retry later (502/503), or fix the Worker (500).
-fn stripe_failure(error: &ApiError, request: &StripeRequest, attempts: u32) -> Outcome {
+pub(crate) fn stripe_failure(error: &ApiError, idempotency_key: &str, attempts: u32) -> Outcome {
     let (status, result) = match error.status {
         0 => (502, "stripe_unreachable"),
         429 => (503, "stripe_rate_limited"),
@@ -107,7 +107,7 @@ fn stripe_failure(error: &ApiError, request: &StripeRequest, attempts: u32) -> O
             "request_id": error.request_id,
             "status": error.status,
         },
-        "idempotency_key": request.idempotency_key,
+        "idempotency_key": idempotency_key,
         "attempts": attempts,
     }))
 }

@@ -5,6 +5,8 @@
 
 #![forbid(unsafe_code)]
 
+mod shop;
+
 use js_sys::{Object, Reflect};
 use stripe_bridge::payment_request::{self, LinkParams, Order, RequestError, StripeRequest};
 use stripe_bridge::stripe_api;
@@ -12,7 +14,7 @@ use stripe_bridge_js_common::{js_error, json_error};
 use wasm_bindgen::prelude::*;
 
 /// A request error as `{ kind, code, message, field }`.
-fn request_error(e: RequestError) -> JsValue {
+pub(crate) fn request_error(e: RequestError) -> JsValue {
     let obj = js_error("payment_request", e.code, &e.to_string());
     let _ = Reflect::set(&obj, &"field".into(), &e.field.as_str().into());
     obj

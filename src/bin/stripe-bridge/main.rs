@@ -4,6 +4,7 @@
 
 mod client;
 mod finance;
+mod shop;
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -108,6 +109,22 @@ enum Command {
         #[arg(long)]
         pretty: bool,
     },
+    /// Refund an order: the RefundInput JSON on stdin, checked against --state (the order's
+    /// state); prints the requests (one per payment), or with --send Stripe's refunds.
+    Refund(shop::RefundArgs),
+    /// Capture an authorization: the CaptureInput JSON on stdin (checked against --state when
+    /// given); prints the request, or with --send Stripe's PaymentIntent.
+    Capture(shop::AuthorizationArgs),
+    /// Cancel a PaymentIntent: the CancelInput JSON on stdin (checked against --state when
+    /// given); prints the request, or with --send Stripe's PaymentIntent.
+    Cancel(shop::AuthorizationArgs),
+    /// Create or update a customer: the ShopCustomer JSON on stdin; prints the create request
+    /// (update with --stripe-customer), or with --send searches Stripe by the shop's id and
+    /// updates or creates, printing Stripe's customer.
+    Customer(shop::CustomerArgs),
+    /// Put the shop's order number and status on the PaymentIntent: the OrderUpdate JSON on
+    /// stdin; prints the request, or with --send Stripe's PaymentIntent.
+    SyncOrder(shop::SyncOrderArgs),
     /// Reconcile a payout: every balance transaction paid out in it (all pages), per
     /// reporting category and per order, checked exactly against the payout amount; exits with
     /// status 1 when it does not balance, after printing the result.
@@ -429,6 +446,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let object = client::json(&api.client()?.post(&request)?)?;
             print(&to_json(&object, pretty)?)
         }
+        Command::Refund(args) => shop::refund(args),
+        Command::Capture(args) => shop::capture(args),
+        Command::Cancel(args) => shop::cancel(args),
+        Command::Customer(args) => shop::customer(args),
+        Command::SyncOrder(args) => shop::sync_order(args),
         Command::Reconcile(args) => finance::reconcile(args),
         Command::Balance(args) => finance::balance(args),
         Command::PaymentLinkUrl {
