@@ -8,6 +8,12 @@
 //! (`stripe-bridge/targets`): it is most of the core's code, and this module has a size budget.
 
 #![forbid(unsafe_code)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use stripe_bridge::mode::ModeGuard;
 use stripe_bridge::money::{self, Currency};

@@ -7,6 +7,12 @@
 //! `stripe_bridge`.
 
 #![forbid(unsafe_code)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod book;
 mod config;
@@ -40,6 +46,19 @@ pub const WEBHOOK_PATH: &str = "/webhooks/stripe";
 
 pub(crate) fn now_ms() -> u64 {
     Date::now().as_millis()
+}
+
+/// A field of a JSON value, `null` when absent or when the value is not an object (never a
+/// panic, whatever the shape of the input).
+pub(crate) fn at<'a>(value: &'a serde_json::Value, key: &str) -> &'a serde_json::Value {
+    value.get(key).unwrap_or(&serde_json::Value::Null)
+}
+
+/// Sets a field of a JSON object; a value that is not an object is left alone.
+pub(crate) fn set(value: &mut serde_json::Value, key: &str, field: serde_json::Value) {
+    if let Some(map) = value.as_object_mut() {
+        map.insert(key.to_owned(), field);
+    }
 }
 
 /// One structured log line (JSON). Never secrets, payloads or card data.

@@ -11,7 +11,7 @@ use worker::{Env, Request};
 
 use crate::config::StripeConfig;
 use crate::stripe;
-use crate::{bearer, config_error, log, now_ms, read_body, Outcome};
+use crate::{bearer, config_error, log, now_ms, read_body, set, Outcome};
 
 /// The route.
 pub const PATH: &str = "/payment-requests";
@@ -57,8 +57,12 @@ pub async fn create(mut req: Request, env: &Env) -> Outcome {
     });
     let outcome = match result {
         Ok((session, replayed)) => {
-            log_line["outcome"] = json!("created");
-            log_line["session"] = session.get("id").cloned().unwrap_or_default();
+            set(&mut log_line, "outcome", json!("created"));
+            set(
+                &mut log_line,
+                "session",
+                session.get("id").cloned().unwrap_or_default(),
+            );
             Outcome::new(200, "created").with_detail(json!({
                 "id": session.get("id"),
                 "url": session.get("url"),
@@ -71,9 +75,9 @@ pub async fn create(mut req: Request, env: &Env) -> Outcome {
             }))
         }
         Err(error) => {
-            log_line["outcome"] = json!("stripe_error");
-            log_line["stripe_status"] = json!(error.status);
-            log_line["request_id"] = json!(error.request_id);
+            set(&mut log_line, "outcome", json!("stripe_error"));
+            set(&mut log_line, "stripe_status", json!(error.status));
+            set(&mut log_line, "request_id", json!(error.request_id));
             stripe_failure(&error, &request.idempotency_key, attempts)
         }
     };

@@ -25,7 +25,7 @@ use worker::{
 use crate::config::{self, StripeConfig};
 use crate::store::{self, encode, get_json, put_all};
 use crate::stripe::{self as stripe_client, Call};
-use crate::{log, Outcome};
+use crate::{at, log, Outcome};
 
 /// Lines per stored chunk (one storage value each).
 const CHUNK: usize = 100;
@@ -426,7 +426,7 @@ impl DurableObject for PayoutLedger {
                 self.put(
                     &[
                         ("status", encode(&"failed")?),
-                        ("error", encode(&body["error"])?),
+                        ("error", encode(&at(&body, "error"))?),
                     ],
                     "failed",
                 )
@@ -463,16 +463,16 @@ impl PayoutLedger {
 
     async fn start(&self, body: Value) -> Result<Value> {
         let storage = self.storage();
-        let restart = body["restart"].as_bool().unwrap_or(false);
+        let restart = at(&body, "restart").as_bool().unwrap_or(false);
         if storage.get::<String>("job").await?.is_some() && !restart {
             return Ok(json!({ "step": null }));
         }
         if restart {
             storage.delete_all().await?;
         }
-        let payout: Payout = serde_json::from_value(body["payout"].clone())?;
+        let payout: Payout = serde_json::from_value(at(&body, "payout").clone())?;
         let (job, step) = Job::new(payout);
-        let book = body["book"].as_str().unwrap_or_default().to_owned();
+        let book = at(&body, "book").as_str().unwrap_or_default().to_owned();
         put_all(
             &storage,
             vec![
@@ -494,13 +494,13 @@ impl PayoutLedger {
 
     async fn page(&self, body: Value) -> Result<Value> {
         let mut job = self.job().await?;
-        let page = body["page"]
+        let page = at(&body, "page")
             .as_u64()
             .and_then(|p| u32::try_from(p).ok())
             .unwrap_or(u32::MAX);
-        let cursor = body["next_cursor"].as_str().map(str::to_owned);
+        let cursor = at(&body, "next_cursor").as_str().map(str::to_owned);
         let warnings: Vec<String> =
-            serde_json::from_value(body["warnings"].clone()).unwrap_or_default();
+            serde_json::from_value(at(&body, "warnings").clone()).unwrap_or_default();
         let next = job.after_page(page, cursor, warnings);
         if next == Next::Duplicate {
             return Ok(json!({ "step": null }));
@@ -508,7 +508,7 @@ impl PayoutLedger {
         put_all(
             &self.storage(),
             vec![
-                (format!("lines:{page:06}"), encode(&body["lines"])?),
+                (format!("lines:{page:06}"), encode(&at(&body, "lines"))?),
                 ("job".into(), encode(&job)?),
             ],
         )
@@ -518,11 +518,11 @@ impl PayoutLedger {
 
     async fn lookups(&self, body: Value) -> Result<Value> {
         let mut job = self.job().await?;
-        let round = body["round"]
+        let round = at(&body, "round")
             .as_u64()
             .and_then(|p| u32::try_from(p).ok())
             .unwrap_or(u32::MAX);
-        let found: Vec<Source> = serde_json::from_value(body["found"].clone())?;
+        let found: Vec<Source> = serde_json::from_value(at(&body, "found").clone())?;
         let next = job.after_lookups(round, found);
         if next == Next::Duplicate {
             return Ok(json!({ "step": null }));
@@ -599,12 +599,12 @@ impl PayoutLedger {
     /// A reconciliation read from a report file: kept unless the API's is already there.
     async fn report(&self, body: Value) -> Result<Value> {
         let storage = self.storage();
-        let r: Reconciliation = serde_json::from_value(body["reconciliation"].clone())?;
+        let r: Reconciliation = serde_json::from_value(at(&body, "reconciliation").clone())?;
         if get_json::<String>(&storage, "status").await?.as_deref() == Some("done") {
             return Ok(json!({ "result": "kept_api_result" }));
         }
-        let book = body["book"].as_str().unwrap_or_default();
-        let payout: Payout = serde_json::from_value(body["payout"].clone())?;
+        let book = at(&body, "book").as_str().unwrap_or_default();
+        let payout: Payout = serde_json::from_value(at(&body, "payout").clone())?;
         put_all(
             &storage,
             vec![
@@ -661,7 +661,7 @@ fn forward_messages(
     };
     let mut messages = Vec::new();
     for part in job::parts(book, r) {
-        let id = format!("{}.{}", r.payout_id, part["part"]);
+        let id = format!("{}.{}", r.payout_id, at(&part, "part"));
         messages.push(message(id, "payout.reconciliation", &part)?);
     }
     let profile = config::profile(env).map_err(|e| worker::Error::RustError(e.0))?;
@@ -676,7 +676,7 @@ fn forward_messages(
         .map(|m| job::mapping_parts(&r.payout_id, m))
         .unwrap_or_default()
     {
-        let id = format!("{}.mapping.{}", r.payout_id, part["chunk"]);
+        let id = format!("{}.mapping.{}", r.payout_id, at(&part, "chunk"));
         messages.push(message(id, "payout.mapping", &part)?);
     }
     Ok(messages)

@@ -16,7 +16,7 @@ use worker::{Env, Request};
 use crate::config::{self, StripeConfig};
 use crate::payments::stripe_failure;
 use crate::stripe::{self as stripe_client, Call};
-use crate::{bearer, book, config_error, log, read_body, Outcome};
+use crate::{at, bearer, book, config_error, log, read_body, set, Outcome};
 
 /// What the shop sent, checked for the token and read as `T`; or the answer to give.
 async fn input<T: DeserializeOwned>(
@@ -51,7 +51,7 @@ fn refused(e: RequestError) -> Outcome {
 /// The order's state from its book, or the answer when there is none.
 async fn state(env: &Env, book: &str, order_id: &str) -> Result<OrderState, Outcome> {
     match book::order(env, book, order_id).await {
-        Ok(Some(entry)) => serde_json::from_value(entry["state"].clone())
+        Ok(Some(entry)) => serde_json::from_value(at(&entry, "state").clone())
             .map_err(|_| Outcome::new(500, "state_unreadable")),
         Ok(None) => Err(Outcome::new(404, "unknown_order")),
         Err(e) => {
@@ -95,9 +95,9 @@ pub async fn refund(mut req: Request, env: &Env, book: &str) -> Outcome {
     for request in &requests {
         match send(&config, request).await {
             Ok((refund, replayed)) => refunds.push(json!({
-                "id": refund["id"], "status": refund["status"], "amount_minor": request.amount_minor,
-                "currency": request.currency, "payment_intent": refund["payment_intent"],
-                "charge": refund["charge"], "idempotency_key": request.idempotency_key,
+                "id": at(&refund, "id"), "status": at(&refund, "status"), "amount_minor": request.amount_minor,
+                "currency": request.currency, "payment_intent": at(&refund, "payment_intent"),
+                "charge": at(&refund, "charge"), "idempotency_key": request.idempotency_key,
                 "replayed": replayed,
             })),
             // Those already made are said; sending the same request again creates nothing twice.
@@ -144,7 +144,10 @@ pub async fn authorization(mut req: Request, env: &Env, book: &str, pi: &str, op
     if let Some(map) = body.as_object_mut() {
         map.insert("payment_intent".into(), json!(pi));
     }
-    let order_id = body["order_id"].as_str().unwrap_or_default().to_owned();
+    let order_id = at(&body, "order_id")
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let state = state(env, book, &order_id).await.ok();
     let built = match op {
         "capture" => serde_json::from_value::<CaptureInput>(body)
@@ -165,9 +168,9 @@ pub async fn authorization(mut req: Request, env: &Env, book: &str, pi: &str, op
             } else {
                 "canceled"
             };
-            log(json!({ "shop": op, "order_id": order_id, "payment_intent": pi["id"] }));
+            log(json!({ "shop": op, "order_id": order_id, "payment_intent": at(&pi, "id") }));
             Outcome::new(200, result).with_detail(json!({
-                "id": pi["id"], "status": pi["status"], "amount_received": pi["amount_received"],
+                "id": at(&pi, "id"), "status": at(&pi, "status"), "amount_received": at(&pi, "amount_received"),
                 "idempotency_key": request.idempotency_key, "replayed": replayed,
             }))
         }
@@ -206,7 +209,7 @@ pub async fn customer(mut req: Request, env: &Env) -> Outcome {
     };
     match send(&config, &request).await {
         Ok((object, replayed)) => {
-            let id = object["id"].as_str().unwrap_or_default().to_owned();
+            let id = at(&object, "id").as_str().unwrap_or_default().to_owned();
             remember_customer(env, &customer.customer_id, &id).await;
             Outcome::new(200, result).with_detail(json!({
                 "id": id, "customer_id": customer.customer_id, "replayed": replayed,
@@ -258,13 +261,13 @@ pub async fn sync_order(mut req: Request, env: &Env, book: &str, order_id: &str)
         Ok(x) => x,
         Err(answer) => return answer,
     };
-    if body["payment_intent"].as_str().is_none() {
+    if at(&body, "payment_intent").as_str().is_none() {
         let state = match state(env, book, order_id).await {
             Ok(s) => s,
             Err(answer) => return answer,
         };
         match main_payment_intent(&state) {
-            Some(pi) => body["payment_intent"] = json!(pi),
+            Some(pi) => set(&mut body, "payment_intent", json!(pi)),
             None => return Outcome::new(409, "no_payment_intent"),
         }
     }
@@ -279,7 +282,7 @@ pub async fn sync_order(mut req: Request, env: &Env, book: &str, order_id: &str)
         Err(e) => return refused(e),
     };
     match send(&config, &request).await {
-        Ok((pi, _)) => Outcome::new(200, "updated").with_detail(json!({ "id": pi["id"] })),
+        Ok((pi, _)) => Outcome::new(200, "updated").with_detail(json!({ "id": at(&pi, "id") })),
         Err(answer) => answer,
     }
 }

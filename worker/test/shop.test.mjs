@@ -99,4 +99,14 @@ describe('shop operations through the Worker', () => {
     assert.equal(synced.body.id, paid.expected.paymentIntentId);
     assert.equal(stripe.get(paid.expected.paymentIntentId).metadata.order_number, 'SO-1');
   });
+
+  test('bodies of any shape are refused with 400, never a crash', async () => {
+    for (const body of [[1], 'text', 42, null, { order_id: 7, order_number: 5 }]) {
+      for (const path of ['/orders/W-1/sync', `/payments/${auth.expected.paymentIntentId}/capture`, '/refunds', '/customers']) {
+        const res = await shop(mf, path, body);
+        assert.equal(res.status, 400, `${path} ${JSON.stringify(body)}: ${JSON.stringify(res.body)}`);
+        assert.equal(res.body.error.code, 'invalid_request');
+      }
+    }
+  });
 });

@@ -2,6 +2,12 @@
 //! `{ kind, code, message }` objects the JS wrapper expects, and argument checks.
 
 #![forbid(unsafe_code)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use js_sys::{Object, Reflect};
 use stripe_bridge::Error;

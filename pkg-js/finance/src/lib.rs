@@ -4,6 +4,12 @@
 //! checkout page never loads it). A thin layer: no logic here.
 
 #![forbid(unsafe_code)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use serde::Serialize;
 use stripe_bridge::reconcile::fetch::{self, Lookup};

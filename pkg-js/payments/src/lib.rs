@@ -4,6 +4,12 @@
 //! the webhook nor the mapping code. A thin layer: no logic here.
 
 #![forbid(unsafe_code)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod shop;
 

@@ -4,6 +4,12 @@
 //! records cross the boundary as JSON text. A thin layer: no logic here.
 
 #![forbid(unsafe_code)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use stripe_bridge::mapping::{nopcommerce, Profile};
 use stripe_bridge::{OrderState, Record};
