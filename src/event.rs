@@ -162,7 +162,100 @@ fn data_object<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>,
     d.deserialize_any(DataVisitor)
 }
 
+/// The envelope with `data.object` read in the same pass (the fast path of
+/// [`Event::parse_with_object`]): the same lenient envelope fields, a strict object.
+#[derive(Deserialize)]
+struct ParsedEnvelope {
+    #[serde(default, deserialize_with = "lenient::string")]
+    id: Option<String>,
+    #[serde(rename = "type", default, deserialize_with = "lenient::string")]
+    event_type: Option<String>,
+    #[serde(default, deserialize_with = "lenient::time")]
+    created: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::boolean")]
+    livemode: Option<bool>,
+    #[serde(default, deserialize_with = "lenient::string")]
+    api_version: Option<String>,
+    #[serde(default, deserialize_with = "lenient::string")]
+    account: Option<String>,
+    data: ParsedData,
+}
+
+/// `data` of [`ParsedEnvelope`]: a JSON object whose `object` is a JSON object.
+struct ParsedData(StripeObject);
+
+impl<'de> Deserialize<'de> for ParsedData {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct DataVisitor;
+        impl<'de> Visitor<'de> for DataVisitor {
+            type Value = ParsedData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("the event's data with its object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ParsedData, A::Error> {
+                let mut object = None;
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    if key == "object" {
+                        // The last one wins, as in the envelope reader.
+                        object = Some(map.next_value::<ObjectOnly>()?.0);
+                    } else {
+                        map.next_value::<de::IgnoredAny>()?;
+                    }
+                }
+                object
+                    .map(ParsedData)
+                    .ok_or_else(|| de::Error::missing_field("object"))
+            }
+        }
+        d.deserialize_map(DataVisitor)
+    }
+}
+
+/// A [`StripeObject`] read only from a JSON object (serde's derived reader would also take an
+/// array's items as the fields, in order).
+struct ObjectOnly(StripeObject);
+
+impl<'de> Deserialize<'de> for ObjectOnly {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor;
+        impl<'de> Visitor<'de> for ObjectVisitor {
+            type Value = ObjectOnly;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a Stripe object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ObjectOnly, A::Error> {
+                StripeObject::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(ObjectOnly)
+            }
+        }
+        d.deserialize_map(ObjectVisitor)
+    }
+}
+
 impl Event {
+    /// The envelope and `data.object` in one pass, when both read without the lenient reader
+    /// (every well-formed event: the fast path of normalization). `None`: read them with
+    /// [`Event::from_slice`] and [`Event::read_object`], which decide exactly what is wrong.
+    /// The event returned carries no raw object ([`Event::object_json`] is `None`).
+    pub fn parse_with_object(json: &[u8]) -> Option<(Event, StripeObject)> {
+        // Read as text, so the object's reader is the one `read_object` uses (one copy of it
+        // in the .wasm).
+        let text = std::str::from_utf8(json).ok()?;
+        let envelope: ParsedEnvelope = serde_json::from_str(text).ok()?;
+        let id = envelope.id.filter(|s| !s.is_empty())?;
+        let event_type = envelope.event_type.filter(|s| !s.is_empty())?;
+        let event = Event {
+            id,
+            event_type,
+            created: envelope.created?,
+            livemode: envelope.livemode.unwrap_or(false),
+            api_version: envelope.api_version,
+            account: envelope.account,
+            data_object: None,
+        };
+        Some((event, envelope.data.0))
+    }
+
     /// Reads the envelope of an event from its JSON bytes. Refused only when the bytes are not
     /// a JSON object, or `id`, `type` or `created` is missing, empty or of the wrong type.
     pub fn from_slice(json: &[u8]) -> Result<Event, EventError> {
@@ -216,7 +309,7 @@ impl Event {
                 reason: "data.object is not a JSON object".to_owned(),
             });
         }
-        if let Ok(object) = serde_json::from_str::<StripeObject>(raw) {
+        if let Ok(ObjectOnly(object)) = serde_json::from_str::<ObjectOnly>(raw) {
             return Ok(Some(object));
         }
         read_leniently(raw, needed).map(Some)
@@ -235,7 +328,7 @@ fn read_leniently(raw: &str, needed: &[&str]) -> Result<StripeObject, Unreadable
     for (name, value) in &fields {
         let key = serde_json::to_string(name).unwrap_or_default();
         let field = format!("{{{key}:{}}}", value.get());
-        if serde_json::from_str::<StripeObject>(&field).is_err() {
+        if serde_json::from_str::<ObjectOnly>(&field).is_err() {
             if needed.contains(&name.as_str()) {
                 return Err(Unreadable {
                     reason: format!("data.object.{} has an unexpected type", printable(name)),
@@ -250,9 +343,11 @@ fn read_leniently(raw: &str, needed: &[&str]) -> Result<StripeObject, Unreadable
         readable.push_str(inner.unwrap_or_default());
     }
     readable.push('}');
-    serde_json::from_str(&readable).map_err(|_| Unreadable {
-        reason: "data.object could not be read".to_owned(),
-    })
+    serde_json::from_str::<ObjectOnly>(&readable)
+        .map(|o| o.0)
+        .map_err(|_| Unreadable {
+            reason: "data.object could not be read".to_owned(),
+        })
 }
 
 /// A field name as it may appear in a reason: Stripe's names are short ASCII identifiers;

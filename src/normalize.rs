@@ -337,6 +337,17 @@ impl From<EventError> for NormalizeError {
 /// Parses and normalizes an event from its JSON bytes. Refused only when the envelope cannot
 /// be read; a mapped event whose object cannot be read gives an `unreadable` record.
 pub fn normalize_json(json: &[u8], options: &NormalizeOptions) -> Result<Record, NormalizeError> {
+    // One pass for the well-formed event of a mapped type; anything else (an ignored type, whose
+    // object need not be read, or a shape that needs the lenient reader) takes the full path,
+    // which decides the same record for well-formed events.
+    if let Some((event, obj)) = Event::parse_with_object(json) {
+        if let Some((kind, rule)) = rule_for(&event.event_type) {
+            return Ok(match guarded(&event, options) {
+                Some(record) => record,
+                None => from_object(&event, kind, rule, obj, options),
+            });
+        }
+    }
     Ok(normalize(&Event::from_slice(json)?, options))
 }
 
@@ -604,20 +615,37 @@ pub fn normalize(event: &Event, options: &NormalizeOptions) -> Record {
     let Some((kind, rule)) = rule_for(&event.event_type) else {
         return Record::envelope(event);
     };
-    if let Some(refusal) = options
-        .mode
-        .refusal(event.livemode, event.account.as_deref())
-    {
-        return Record {
-            reason: Some(refusal),
-            ..Record::envelope(event)
-        };
+    if let Some(record) = guarded(event, options) {
+        return record;
     }
     let obj = match event.read_object(NEEDED_FIELDS) {
         Ok(Some(obj)) => obj,
         Ok(None) => return Record::unreadable(event, "data.object is missing"),
         Err(e) => return Record::unreadable(event, e.reason),
     };
+    from_object(event, kind, rule, obj, options)
+}
+
+/// The record of an event of a mode or account the options do not accept (`ignored`, with the
+/// reason), or `None`.
+fn guarded(event: &Event, options: &NormalizeOptions) -> Option<Record> {
+    let refusal = options
+        .mode
+        .refusal(event.livemode, event.account.as_deref())?;
+    Some(Record {
+        reason: Some(refusal),
+        ..Record::envelope(event)
+    })
+}
+
+/// The record of a mapped event from its object, read.
+fn from_object(
+    event: &Event,
+    kind: &'static str,
+    rule: Rule,
+    obj: StripeObject,
+    options: &NormalizeOptions,
+) -> Record {
     if obj.object.as_deref().is_some_and(|o| o != kind) {
         return Record::unreadable(
             event,
