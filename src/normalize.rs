@@ -337,16 +337,16 @@ impl From<EventError> for NormalizeError {
 /// Parses and normalizes an event from its JSON bytes. Refused only when the envelope cannot
 /// be read; a mapped event whose object cannot be read gives an `unreadable` record.
 pub fn normalize_json(json: &[u8], options: &NormalizeOptions) -> Result<Record, NormalizeError> {
-    // One pass for the well-formed event of a mapped type; anything else (an ignored type, whose
-    // object need not be read, or a shape that needs the lenient reader) takes the full path,
-    // which decides the same record for well-formed events.
+    // One pass for a well-formed event; anything else (a shape that needs the lenient reader)
+    // takes the full path, which decides the same record for well-formed events.
     if let Some((event, obj)) = Event::parse_with_object(json) {
-        if let Some((kind, rule)) = rule_for(&event.event_type) {
-            return Ok(match guarded(&event, options) {
-                Some(record) => record,
-                None => from_object(&event, kind, rule, obj, options),
-            });
-        }
+        let Some((kind, rule)) = rule_for(&event.event_type) else {
+            return Ok(Record::envelope(&event));
+        };
+        return Ok(match guarded(&event, options) {
+            Some(record) => record,
+            None => from_object(&event, kind, rule, obj, options),
+        });
     }
     Ok(normalize(&Event::from_slice(json)?, options))
 }
