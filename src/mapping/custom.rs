@@ -35,6 +35,10 @@ use crate::mapping::{MappingError, View};
 use crate::normalize::Status;
 
 /// Fields of the normalized record a mapping can read.
+/// Parts an output name may have (`a.b.c` has 3): deeper output is refused when the mapping is
+/// read, so building, serializing and dropping the output never recurses deeply.
+pub const MAX_NAME_PARTS: usize = 16;
+
 pub const RECORD_FIELDS: &[&str] = &[
     "event_id",
     "event_type",
@@ -276,6 +280,12 @@ impl CustomMapping {
         }
         let mut fields = Vec::new();
         for (key, spec) in fields_obj {
+            if key.split('.').nth(MAX_NAME_PARTS).is_some() {
+                return Err(err(
+                    "fields",
+                    format!("an output name has more than {MAX_NAME_PARTS} parts"),
+                ));
+            }
             let keys: Vec<String> = key.split('.').map(str::to_owned).collect();
             if keys.iter().any(String::is_empty) {
                 return Err(err(
@@ -406,6 +416,17 @@ mod tests {
 
     fn apply(m: &CustomMapping, r: &Record) -> Option<String> {
         m.apply(&View::new(r, None)).unwrap()
+    }
+
+    #[test]
+    fn deeply_nested_output_names_are_refused_not_recursed() {
+        let name = vec!["a"; 100_000].join(".");
+        let text = serde_json::json!({"fields": {name: {"path": "status"}}}).to_string();
+        let e = CustomMapping::from_json(&text).unwrap_err();
+        assert!(e.to_string().contains("more than 16 parts"), "{e}");
+        let ok = vec!["a"; MAX_NAME_PARTS].join(".");
+        let text = serde_json::json!({"fields": {ok: {"path": "status"}}}).to_string();
+        assert!(CustomMapping::from_json(&text).is_ok());
     }
 
     const MAPPING: &str = r#"{
