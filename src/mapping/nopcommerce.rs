@@ -952,6 +952,28 @@ mod tests {
         serde_json::from_value(base).unwrap()
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 400, failure_persistence: None, ..Default::default() })]
+        /// Any order row (totals and rates at the limits of a decimal, any currency code) and
+        /// any amounts Stripe reports: a plan, never a panic.
+        #[test]
+        fn extreme_orders_and_amounts_never_panic(
+            total in proptest::sample::select(vec!["0", "0.0001", "20.0000", "79228162514264337593543950335", "-1", "7922816251426433759354395033.5"]),
+            rate in proptest::sample::select(vec![None, Some("0.0000000000000000000000000001"), Some("1"), Some("79228162514264337593543950335"), Some("0"), Some("-3")]),
+            refunded in proptest::sample::select(vec!["0", "79228162514264337593543950335", "-5", "0.00001"]),
+            customer in proptest::sample::select(vec![None, Some("EUR"), Some("JPY"), Some("KWD"), Some("XXX")]),
+            amount in proptest::prop_oneof![proptest::prelude::Just(i64::MAX), proptest::prelude::Just(1i64), 0i64..100_000_000],
+            currency in proptest::sample::select(vec!["usd", "jpy", "kwd", "eur"]),
+        ) {
+            let row = nop(serde_json::json!({"order_total": total, "currency_rate": rate,
+                "refunded_amount": refunded, "customer_currency_code": customer}));
+            let r = paid(amount, currency);
+            let s = state(std::slice::from_ref(&r));
+            let p = plan(&row, &s, &r);
+            proptest::prop_assert!(!p.notes.is_empty());
+        }
+    }
+
     #[test]
     fn customer_currency_is_compared_in_the_currency_stripe_charged() {
         let eur = paid(1800, "eur");
