@@ -187,9 +187,14 @@ export function constructEvent(payload, header, secret, options) {
 export function verifyAndNormalize(payload, header, secret, options) {
   const bytes = payloadBytes(payload);
   const h = headerString(header);
-  if (core.nativeMacs()) {
-    verifyPayload(bytes, h, secret, options);
-    return JSON.parse(call(() => normalizerFor(options).normalize(bytes)));
+  const macs = core.nativeMacs();
+  if (macs) {
+    // The platform's HMAC, then one call into wasm that checks it and normalizes.
+    const verifier = verifierFor(secret, options);
+    const now = nowSeconds(options && options.now);
+    const t = call(() => wasmSignedTimestamp(h, bytes.byteLength));
+    const computed = macs(secretList(secret), t, bytes);
+    return JSON.parse(call(() => verifier.verifyMacsAndNormalize(h, bytes, now, computed, normalizerFor(options))));
   }
   const json = call(() =>
     verifierFor(secret, options).verifyAndNormalize(bytes, h, nowSeconds(options && options.now), normalizerFor(options)),

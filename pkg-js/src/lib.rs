@@ -86,6 +86,22 @@ impl WasmVerifier {
         Ok(u32::try_from(ok.secret_index).unwrap_or(u32::MAX))
     }
 
+    /// [`verify_macs`](Self::verify_macs), then normalizes `payload` in the same call; returns
+    /// the record as JSON text.
+    #[wasm_bindgen(js_name = verifyMacsAndNormalize)]
+    pub fn verify_macs_and_normalize(
+        &self,
+        header: &str,
+        payload: &[u8],
+        now: f64,
+        macs: &[u8],
+        normalizer: &WasmNormalizer,
+    ) -> Result<String, JsValue> {
+        let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
+        self.verify_macs(header, len, now, macs)?;
+        normalizer.normalize(payload)
+    }
+
     /// Verifies, then normalizes; returns the record as JSON text.
     #[wasm_bindgen(js_name = verifyAndNormalize)]
     pub fn verify_and_normalize(
