@@ -34,7 +34,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 function payloadBytes(payload) {
-  if (typeof payload === 'string') return encoder.encode(payload);
+  if (typeof payload === 'string') return core.utf8(payload);
   if (payload instanceof Uint8Array) return payload; // Buffer is a Uint8Array
   if (payload instanceof ArrayBuffer) return new Uint8Array(payload);
   if (ArrayBuffer.isView(payload)) return new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);

@@ -5,7 +5,16 @@ export function makeRuntime(defaultHint) {
   let ready = false;
   let hint = defaultHint;
   let macProvider = null;
+  const textEncoder = new TextEncoder();
+  let utf8 = (text) => textEncoder.encode(text);
   return {
+    /** UTF-8 bytes of a string body (Node's Buffer.from is faster than TextEncoder there). */
+    setUtf8Encoder(encode) {
+      utf8 = encode;
+    },
+    utf8(text) {
+      return utf8(text);
+    },
     markReady() {
       ready = true;
     },
