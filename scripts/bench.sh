@@ -13,3 +13,5 @@ node pkg-js/bench/bench.mjs
 log "the Worker reconciles a 10,000-transaction payout (workerd via Miniflare)"
 bash scripts/build-worker.sh
 node worker/test/payout-bench.mjs --transactions 10000
+log "the Worker's cold start (workerd via Miniflare)"
+node worker/test/cold-start.mjs --runs 5
