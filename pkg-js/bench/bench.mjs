@@ -91,14 +91,16 @@ try {
       if (!json.ok) throw new Error(`${impl} failed: ${JSON.stringify(json)}`);
       return Number(process.hrtime.bigint() - start);
     };
-    // Best of several rounds, each minus the cost of an empty loop of the same length.
+    // Best of several rounds, each minus the cost of an empty loop of the same length (its
+    // least over a few tries: a noisy empty round must not make a round look free).
     const rate = async (mf, impl) => {
       await timed(mf, impl, 200);
+      let overhead = Infinity;
+      for (let i = 0; i < 5; i++) overhead = Math.min(overhead, await timed(mf, 'none', n));
       let best = 0;
       for (let round = 0; round < (quick ? 3 : 7); round++) {
-        const overhead = await timed(mf, 'none', n);
         const total = await timed(mf, impl, n);
-        best = Math.max(best, (n * 1e9) / Math.max(1, total - overhead));
+        if (total > overhead) best = Math.max(best, (n * 1e9) / (total - overhead));
       }
       return best;
     };
