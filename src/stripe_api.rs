@@ -160,6 +160,21 @@ fn kind_for(status: u16, error_type: Option<&str>, code: Option<&str>) -> &'stat
     }
 }
 
+/// A success whose body is not what was asked for (`what`: "a payout", ...): an
+/// `invalid_response` API error, with what the reader said.
+pub fn invalid_response(what: &str, detail: impl fmt::Display) -> crate::Error {
+    crate::Error::StripeApi(Box::new(ApiError {
+        status: 200,
+        kind: "StripeAPIError".to_owned(),
+        error_type: Some("api_error".to_owned()),
+        code: Some("invalid_response".to_owned()),
+        decline_code: None,
+        param: None,
+        message: format!("Stripe's answer is not {what}: {detail}"),
+        request_id: None,
+    }))
+}
+
 /// Reads Stripe's error body (`{"error": {...}}`); other bodies give a generic message.
 pub fn parse_error(status: u16, body: &[u8], request_id: Option<&str>) -> ApiError {
     let fields = serde_json::from_slice::<ErrorBody>(body)

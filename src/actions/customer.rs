@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{check_optional, invalid_response, stripe_id};
+use super::{check_optional, stripe_id};
 use crate::payment_request::{
     check_email, check_text, checked_metadata, hashed_key, Form, RequestError, StripeRequest,
     METADATA_MAX_VALUE_LEN,
 };
+use crate::stripe_api::invalid_response;
 
 /// Stripe's limits of a customer's fields (API description 2023-08-16).
 pub const NAME_MAX_LEN: usize = 256;

@@ -48,7 +48,6 @@ pub use refund::{refunds, RefundInput, REFUND_REASONS};
 use crate::money::{to_minor, Currency, MoneyError};
 use crate::payment_request::{check_text, RequestError, METADATA_MAX_VALUE_LEN};
 use crate::state::{Attempt, OrderState};
-use crate::stripe_api::ApiError;
 
 /// Form parameters sent here that Stripe's API description of 2023-08-16 (the OpenAPI
 /// `spec3.json` the bodies were checked against) does not know yet, each with the changelog
@@ -163,20 +162,6 @@ fn check_currency(attempt: &Attempt, currency: &Currency) -> Result<(), RequestE
             "the payment's currency is not known from the order state",
         )),
     }
-}
-
-/// Stripe's answer could not be read.
-fn invalid_response(what: &str, detail: impl std::fmt::Display) -> crate::Error {
-    crate::Error::StripeApi(Box::new(ApiError {
-        status: 200,
-        kind: "StripeAPIError".to_owned(),
-        error_type: Some("api_error".to_owned()),
-        code: Some("invalid_response".to_owned()),
-        decline_code: None,
-        param: None,
-        message: format!("Stripe's answer is not {what}: {detail}"),
-        request_id: None,
-    }))
 }
 
 #[cfg(test)]

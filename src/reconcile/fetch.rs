@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use super::{build_line, is_own_row, order_ref, BalanceTransaction, Line, Payout, Source};
 use crate::payment_request::RequestError;
-use crate::stripe_api::ApiError;
+use crate::stripe_api::invalid_response;
 
 /// Stripe's largest page.
 pub const PAGE_LIMIT: u32 = 100;
@@ -94,19 +94,6 @@ pub fn created_before_path(end: i64, starting_after: Option<&str>) -> Result<Str
         query.append_pair("starting_after", checked_id("starting_after", cursor)?);
     }
     Ok(format!("/v1/balance_transactions?{}", query.finish()))
-}
-
-fn invalid_response(what: &str, e: serde_json::Error) -> crate::Error {
-    crate::Error::StripeApi(Box::new(ApiError {
-        status: 200,
-        kind: "StripeAPIError".to_owned(),
-        error_type: Some("api_error".to_owned()),
-        code: Some("invalid_response".to_owned()),
-        decline_code: None,
-        param: None,
-        message: format!("Stripe's answer is not {what}: {e}"),
-        request_id: None,
-    }))
 }
 
 /// Reads `GET /v1/payouts/{id}`.
