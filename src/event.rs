@@ -97,9 +97,12 @@ pub struct Event {
     data_object: Option<Box<RawValue>>,
 }
 
-/// The envelope as it is read: everything but the three required fields is lenient.
+/// The envelope as it is read: everything but the three required fields is lenient. `O` is how
+/// `data.object` is read: raw text ([`Event::from_slice`]) or the object itself
+/// ([`Event::parse_with_object`]).
 #[derive(Deserialize)]
-struct Envelope<'a> {
+#[serde(bound(deserialize = "O: Deserialize<'de>"))]
+struct Envelope<O> {
     #[serde(default, deserialize_with = "lenient::string")]
     id: Option<String>,
     #[serde(rename = "type", default, deserialize_with = "lenient::string")]
@@ -112,102 +115,92 @@ struct Envelope<'a> {
     api_version: Option<String>,
     #[serde(default, deserialize_with = "lenient::string")]
     account: Option<String>,
-    /// `data.object`, unparsed (in the same pass); `None` when `data` is not an object.
-    #[serde(default, borrow, deserialize_with = "data_object")]
-    data: Option<&'a RawValue>,
+    /// `data.object`, read in the same pass; `None` when `data` is not an object or has none.
+    #[serde(default)]
+    data: DataObject<O>,
 }
 
-/// `data.object` as raw JSON when `data` is an object; any other `data` reads as absent.
-fn data_object<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
-    struct DataVisitor;
-    impl<'de> Visitor<'de> for DataVisitor {
-        type Value = Option<&'de RawValue>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("the event's data")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let mut object = None;
-            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-                if key == "object" {
-                    object = Some(map.next_value::<&'de RawValue>()?);
-                } else {
-                    map.next_value::<de::IgnoredAny>()?;
-                }
-            }
-            Ok(object)
-        }
-        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            while seq.next_element::<de::IgnoredAny>()?.is_some() {}
-            Ok(None)
-        }
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
+impl<O> Envelope<O> {
+    /// The event (without its raw object) and `data.object`, or why the envelope is refused.
+    fn split(self) -> Result<(Event, Option<O>), EventError> {
+        let id = self.id.filter(|s| !s.is_empty());
+        let event_type = self.event_type.filter(|s| !s.is_empty());
+        let (Some(id), Some(event_type)) = (id, event_type) else {
+            return Err(EventError::new(
+                "the event has no id or type (a non-empty string)",
+            ));
+        };
+        let Some(created) = self.created else {
+            return Err(EventError::new(
+                "the event has no created time (Unix seconds or RFC 3339)",
+            ));
+        };
+        let event = Event {
+            id,
+            event_type,
+            created,
+            livemode: self.livemode.unwrap_or(false),
+            api_version: self.api_version,
+            account: self.account,
+            data_object: None,
+        };
+        Ok((event, self.data.0))
     }
-    d.deserialize_any(DataVisitor)
 }
 
-/// The envelope with `data.object` read in the same pass (the fast path of
-/// [`Event::parse_with_object`]): the same lenient envelope fields, a strict object.
-#[derive(Deserialize)]
-struct ParsedEnvelope {
-    #[serde(default, deserialize_with = "lenient::string")]
-    id: Option<String>,
-    #[serde(rename = "type", default, deserialize_with = "lenient::string")]
-    event_type: Option<String>,
-    #[serde(default, deserialize_with = "lenient::time")]
-    created: Option<i64>,
-    #[serde(default, deserialize_with = "lenient::boolean")]
-    livemode: Option<bool>,
-    #[serde(default, deserialize_with = "lenient::string")]
-    api_version: Option<String>,
-    #[serde(default, deserialize_with = "lenient::string")]
-    account: Option<String>,
-    data: ParsedData,
+/// `data.object` when `data` is a JSON object that has one (the last one wins); any other
+/// `data` reads as absent.
+struct DataObject<O>(Option<O>);
+
+impl<O> Default for DataObject<O> {
+    fn default() -> Self {
+        DataObject(None)
+    }
 }
 
-/// `data` of [`ParsedEnvelope`]: a JSON object whose `object` is a JSON object.
-struct ParsedData(StripeObject);
-
-impl<'de> Deserialize<'de> for ParsedData {
+impl<'de, O: Deserialize<'de>> Deserialize<'de> for DataObject<O> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct DataVisitor;
-        impl<'de> Visitor<'de> for DataVisitor {
-            type Value = ParsedData;
+        struct DataVisitor<O>(PhantomData<O>);
+        impl<'de, O: Deserialize<'de>> Visitor<'de> for DataVisitor<O> {
+            type Value = DataObject<O>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("the event's data with its object")
+                f.write_str("the event's data")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ParsedData, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut object = None;
                 while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
                     if key == "object" {
-                        // The last one wins, as in the envelope reader.
-                        object = Some(map.next_value::<ObjectOnly>()?.0);
+                        object = Some(map.next_value::<O>()?);
                     } else {
                         map.next_value::<de::IgnoredAny>()?;
                     }
                 }
-                object
-                    .map(ParsedData)
-                    .ok_or_else(|| de::Error::missing_field("object"))
+                Ok(DataObject(object))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+                Ok(DataObject(None))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(DataObject(None))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(DataObject(None))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(DataObject(None))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(DataObject(None))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(DataObject(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(DataObject(None))
             }
         }
-        d.deserialize_map(DataVisitor)
+        d.deserialize_any(DataVisitor(PhantomData))
     }
 }
 
@@ -241,50 +234,20 @@ impl Event {
         // Read as text, so the object's reader is the one `read_object` uses (one copy of it
         // in the .wasm).
         let text = std::str::from_utf8(json).ok()?;
-        let envelope: ParsedEnvelope = serde_json::from_str(text).ok()?;
-        let id = envelope.id.filter(|s| !s.is_empty())?;
-        let event_type = envelope.event_type.filter(|s| !s.is_empty())?;
-        let event = Event {
-            id,
-            event_type,
-            created: envelope.created?,
-            livemode: envelope.livemode.unwrap_or(false),
-            api_version: envelope.api_version,
-            account: envelope.account,
-            data_object: None,
-        };
-        Some((event, envelope.data.0))
+        let envelope: Envelope<ObjectOnly> = serde_json::from_str(text).ok()?;
+        let (event, object) = envelope.split().ok()?;
+        Some((event, object?.0))
     }
 
     /// Reads the envelope of an event from its JSON bytes. Refused only when the bytes are not
     /// a JSON object, or `id`, `type` or `created` is missing, empty or of the wrong type.
     pub fn from_slice(json: &[u8]) -> Result<Event, EventError> {
-        let envelope: Envelope<'_> = serde_json::from_slice(json)?;
-        let id = envelope.id.filter(|s| !s.is_empty());
-        let event_type = envelope.event_type.filter(|s| !s.is_empty());
-        let (Some(id), Some(event_type)) = (id, event_type) else {
-            return Err(EventError::new(
-                "the event has no id or type (a non-empty string)",
-            ));
-        };
-        let Some(created) = envelope.created else {
-            return Err(EventError::new(
-                "the event has no created time (Unix seconds or RFC 3339)",
-            ));
-        };
-        let data_object = envelope
-            .data
+        let envelope: Envelope<&RawValue> = serde_json::from_slice(json)?;
+        let (mut event, raw) = envelope.split()?;
+        event.data_object = raw
             .filter(|raw| raw.get() != "null")
             .map(RawValue::to_owned);
-        Ok(Event {
-            id,
-            event_type,
-            created,
-            livemode: envelope.livemode.unwrap_or(false),
-            api_version: envelope.api_version,
-            account: envelope.account,
-            data_object,
-        })
+        Ok(event)
     }
 
     /// Whether the event carries a `data.object`.
