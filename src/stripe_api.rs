@@ -55,6 +55,12 @@ pub fn request_headers(request: &StripeRequest, api_key: &str) -> [(&'static str
     ]
 }
 
+/// Whether `id` can stand in a request's path as a Stripe id: letters, digits and `_`, at most
+/// 255 bytes (anything else could change the path). The one rule for every id put in a path.
+pub(crate) fn is_path_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 255 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 /// The headers of a `GET` (a retrieve, a list page, a file download) with `api_key`: the key
 /// as a bearer token and `Stripe-Version: API_VERSION`. Reads need no Idempotency-Key.
 pub fn get_headers(api_key: &str) -> [(&'static str, String); 2] {

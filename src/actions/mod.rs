@@ -68,8 +68,7 @@ pub(crate) fn stripe_id<'a>(
     id: &'a str,
     prefixes: &[&str],
 ) -> Result<&'a str, RequestError> {
-    let ok = id.len() <= 255
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    let ok = crate::stripe_api::is_path_id(id)
         && prefixes.iter().any(|p| {
             id.strip_prefix(p)
                 .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('_'))

@@ -817,11 +817,6 @@ impl Default for PayoutTransactionConfig {
     }
 }
 
-fn api_name(name: &str) -> bool {
-    name.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}
-
 impl SalesforcePayoutConfig {
     /// Reads overrides from JSON text (missing entries keep their defaults) and checks them.
     pub fn from_json(text: &str) -> Result<Self, MappingError> {
@@ -857,10 +852,9 @@ impl SalesforcePayoutConfig {
             ("transaction.dispute", &t.dispute, false),
             ("transaction.order_ref", &t.order_ref, false),
         ];
-        match names
-            .iter()
-            .find(|(_, name, required)| (*required || !name.is_empty()) && !api_name(name))
-        {
+        match names.iter().find(|(_, name, required)| {
+            (*required || !name.is_empty()) && !super::salesforce::is_api_name(name)
+        }) {
             Some((entry, name, _)) => Err(MappingError::new(
                 format!("salesforce_payout.{entry}"),
                 format!("{name:?} is not a Salesforce API name (letters, digits, underscores)"),

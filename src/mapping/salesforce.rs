@@ -156,6 +156,12 @@ impl Default for PayoutConfig {
     }
 }
 
+/// A Salesforce API name (object or field): a letter, then letters, digits and `_`.
+pub(crate) fn is_api_name(name: &str) -> bool {
+    name.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 impl SalesforceConfig {
     /// Reads overrides from JSON text (missing entries keep their defaults) and checks every name.
     pub fn from_json(text: &str) -> Result<Self, MappingError> {
@@ -215,9 +221,7 @@ impl SalesforceConfig {
             ("payout.arrival_date", &o.arrival_date, false),
         ];
         for (entry, name, required) in names {
-            let valid = name.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
-                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-            if (required || !name.is_empty()) && !valid {
+            if (required || !name.is_empty()) && !is_api_name(name) {
                 return Err(MappingError::new(
                     format!("salesforce.{entry}"),
                     format!("{name:?} is not a Salesforce API name (letters, digits, underscores)"),

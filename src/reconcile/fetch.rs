@@ -27,10 +27,7 @@ pub const MAX_LOOKUPS: usize = 500;
 
 /// Stripe ids are letters, digits and `_`; anything else would change the request's path.
 fn checked_id<'a>(field: &str, id: &'a str) -> Result<&'a str, RequestError> {
-    let ok = !id.is_empty()
-        && id.len() <= 255
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    if ok {
+    if crate::stripe_api::is_path_id(id) {
         Ok(id)
     } else {
         Err(RequestError::new(

@@ -160,12 +160,7 @@ impl ReportFile {
     /// Path of the file's contents on Stripe's files host
     /// ([`FILES_BASE`](crate::stripe_api::FILES_BASE)).
     pub fn contents_path(&self) -> Option<String> {
-        let ok = !self.id.is_empty()
-            && self
-                .id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        ok.then(|| format!("/v1/files/{}/contents", self.id))
+        crate::stripe_api::is_path_id(&self.id).then(|| format!("/v1/files/{}/contents", self.id))
     }
 }
 
