@@ -147,14 +147,18 @@ function verifyPayload(payload, header, secret, options) {
   const now = nowSeconds(options && options.now);
   const macs = core.nativeMacs();
   if (macs) {
-    const length = typeof payload === 'string' ? payload.length : payload.byteLength;
-    const t = call(() => wasmSignedTimestamp(header, length));
-    const computed = macs(secretList(secret), t, payload);
+    const { length, computed } = platformMacs(macs, payload, header, secret);
     call(() => verifier.verifyMacs(header, length, now, computed));
   } else {
-    const bytes = typeof payload === 'string' ? encoder.encode(payload) : payload;
-    call(() => verifier.verify(bytes, header, now));
+    call(() => verifier.verify(payloadBytes(payload), header, now));
   }
+}
+
+/** The platform's HMACs of `payload` (one per secret) for the timestamp the core reads from the header. */
+function platformMacs(macs, payload, header, secret) {
+  const length = typeof payload === 'string' ? payload.length : payload.byteLength;
+  const t = call(() => wasmSignedTimestamp(header, length));
+  return { length, computed: macs(secretList(secret), t, payload) };
 }
 
 /**
@@ -192,8 +196,7 @@ export function verifyAndNormalize(payload, header, secret, options) {
     // The platform's HMAC, then one call into wasm that checks it and normalizes.
     const verifier = verifierFor(secret, options);
     const now = nowSeconds(options && options.now);
-    const t = call(() => wasmSignedTimestamp(h, bytes.byteLength));
-    const computed = macs(secretList(secret), t, bytes);
+    const { computed } = platformMacs(macs, bytes, h, secret);
     return JSON.parse(call(() => verifier.verifyMacsAndNormalize(h, bytes, now, computed, normalizerFor(options))));
   }
   const json = call(() =>
