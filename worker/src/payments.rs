@@ -43,11 +43,7 @@ pub async fn create(mut req: Request, env: &Env) -> Outcome {
         Err(e) => return invalid_order(e),
     };
     let started = now_ms();
-    let (result, attempts) = stripe::send(&config, stripe::Call::Post(&request)).await;
-    let result = result.and_then(|answer| {
-        let object = stripe::json(&answer)?;
-        Ok((object, answer.replayed))
-    });
+    let (result, attempts) = stripe::post_object(&config, &request).await;
     let mut log_line = json!({
         "payment_request": "checkout_session",
         "order_id": order.id,

@@ -9,7 +9,6 @@ use stripe_bridge::actions::{
     self, CancelInput, CaptureInput, OrderUpdate, RefundInput, ShopCustomer,
 };
 use stripe_bridge::payment_request::{RequestError, StripeRequest};
-use stripe_bridge::stripe_api::ApiError;
 use stripe_bridge::OrderState;
 use worker::{Env, Request};
 
@@ -63,11 +62,8 @@ async fn state(env: &Env, book: &str, order_id: &str) -> Result<OrderState, Outc
 
 /// Sends one built request: Stripe's object, or the answer for the failure.
 async fn send(config: &StripeConfig, request: &StripeRequest) -> Result<(Value, bool), Outcome> {
-    let (answer, attempts) = stripe_client::send(config, Call::Post(request)).await;
-    let failure = |e: ApiError| stripe_failure(&e, &request.idempotency_key, attempts);
-    let answer = answer.map_err(failure)?;
-    let object = stripe_client::json(&answer).map_err(failure)?;
-    Ok((object, answer.replayed))
+    let (answer, attempts) = stripe_client::post_object(config, request).await;
+    answer.map_err(|e| stripe_failure(&e, &request.idempotency_key, attempts))
 }
 
 /// `POST /refunds`: one refund per payment the amount comes from.

@@ -99,6 +99,17 @@ pub async fn send(config: &StripeConfig, call: Call<'_>) -> (Result<Answer, ApiE
     }
 }
 
+/// POSTs a built request (retried as [`send`] does): Stripe's object and whether it was an
+/// idempotent replay, or the last error; and the number of attempts.
+pub async fn post_object(
+    config: &StripeConfig,
+    request: &StripeRequest,
+) -> (Result<(serde_json::Value, bool), ApiError>, u32) {
+    let (answer, attempts) = send(config, Call::Post(request)).await;
+    let object = answer.and_then(|a| Ok((json(&a)?, a.replayed)));
+    (object, attempts)
+}
+
 /// The answer's JSON, or an error that says Stripe's body was not JSON.
 pub fn json(answer: &Answer) -> Result<serde_json::Value, ApiError> {
     serde_json::from_slice(&answer.body).map_err(|e| ApiError {
