@@ -188,6 +188,33 @@ pub enum Lookup {
     PaymentIntent(String),
 }
 
+impl Lookup {
+    /// The id looked up.
+    pub fn id(&self) -> &str {
+        match self {
+            Lookup::Charge(id) | Lookup::PaymentIntent(id) => id,
+        }
+    }
+
+    /// `charge` or `payment_intent`.
+    pub fn object(&self) -> &'static str {
+        match self {
+            Lookup::Charge(_) => "charge",
+            Lookup::PaymentIntent(_) => "payment_intent",
+        }
+    }
+
+    /// What stands for an object Stripe no longer has (deleted test data): found, with no
+    /// order, so it is not asked for again.
+    pub fn not_found(&self) -> Source {
+        Source {
+            id: self.id().to_owned(),
+            object: Some(self.object().to_owned()),
+            ..Source::default()
+        }
+    }
+}
+
 /// Orders known from the lines and from what was already looked up.
 struct Known<'a> {
     charges: BTreeMap<&'a str, &'a Source>,
@@ -278,6 +305,18 @@ pub fn lookups(lines: &[Line], found: &[Source]) -> Vec<Lookup> {
         .filter_map(|l| known.resolve(l).err())
         .collect();
     wanted.into_iter().collect()
+}
+
+/// The next lookups within [`MAX_LOOKUPS`] in all (empty: nothing more to read), and the
+/// warning when that cap leaves lines without an order.
+pub fn next_lookups(lines: &[Line], found: &[Source]) -> (Vec<Lookup>, Option<String>) {
+    let wanted = lookups(lines, found);
+    let room = MAX_LOOKUPS.saturating_sub(found.len());
+    if !wanted.is_empty() && room == 0 {
+        let warning = format!("stopped after {MAX_LOOKUPS} lookups: some lines have no order");
+        return (Vec::new(), Some(warning));
+    }
+    (wanted.into_iter().take(room).collect(), None)
 }
 
 /// Gives lines without an order the order found on their charge or PaymentIntent.

@@ -107,22 +107,12 @@ impl Job {
 
     /// With every line read: the next lookups, or `None` when the job can finish.
     pub fn after_pages(&mut self, lines: &[Line]) -> Option<Step> {
-        let room = fetch::MAX_LOOKUPS.saturating_sub(self.found.len());
-        let wanted = fetch::lookups(lines, &self.found);
+        let (wanted, capped) = fetch::next_lookups(lines, &self.found);
+        self.warnings.extend(capped);
         if wanted.is_empty() {
             return None;
         }
-        if room == 0 {
-            self.warnings.push(format!(
-                "stopped after {} lookups: some lines have no order",
-                fetch::MAX_LOOKUPS
-            ));
-            return None;
-        }
-        let lookups = wanted
-            .into_iter()
-            .take(LOOKUPS_PER_STEP.min(room))
-            .collect();
+        let lookups = wanted.into_iter().take(LOOKUPS_PER_STEP).collect();
         Some(Step::Lookups {
             round: self.rounds,
             lookups,

@@ -278,24 +278,12 @@ async fn read_lookups(
         match answer {
             Ok(a) => found.push(fetch::parse_source(&a.body)?),
             // Gone (deleted test data): noted as found with no order, not asked again.
-            Err(e) if e.status == 404 => found.push(missing(lookup)),
+            Err(e) if e.status == 404 => found.push(lookup.not_found()),
             Err(e) => return Err(e.into()),
         }
     }
     let body = json!({ "round": round, "found": found });
     Ok(call_ledger(env, &ledger_name(book, &payout.id), "/lookups", &body).await?)
-}
-
-fn missing(lookup: &Lookup) -> Source {
-    let (id, object) = match lookup {
-        Lookup::Charge(id) => (id, "charge"),
-        Lookup::PaymentIntent(id) => (id, "payment_intent"),
-    };
-    Source {
-        id: id.clone(),
-        object: Some(object.to_owned()),
-        ..Source::default()
-    }
 }
 
 /// Downloads a succeeded run's file and reads it: a payout reconciliation per payout in an

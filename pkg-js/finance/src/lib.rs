@@ -119,12 +119,7 @@ pub fn read_payout_page(payout: &[u8], body: &[u8]) -> Result<String, JsValue> {
 pub fn next_lookups(lines: &[u8], found: &[u8]) -> Result<String, JsValue> {
     let lines: Vec<Line> = parse(lines, "the lines")?;
     let found: Vec<Source> = parse(found, "the sources found")?;
-    let room = fetch::MAX_LOOKUPS.saturating_sub(found.len());
-    let wanted: Vec<Lookup> = fetch::lookups(&lines, &found)
-        .into_iter()
-        .take(room)
-        .collect();
-    json(&wanted)
+    json(&fetch::next_lookups(&lines, &found).0)
 }
 
 /// A charge or PaymentIntent read for its metadata.
@@ -145,12 +140,7 @@ pub fn finish_payout(
     let mut lines: Vec<Line> = parse(lines, "the lines")?;
     let mut warnings: Vec<String> = parse(warnings, "the warnings")?;
     let found: Vec<Source> = parse(found, "the sources found")?;
-    if found.len() >= fetch::MAX_LOOKUPS && !fetch::lookups(&lines, &found).is_empty() {
-        warnings.push(format!(
-            "stopped after {} lookups: some lines have no order",
-            fetch::MAX_LOOKUPS
-        ));
-    }
+    warnings.extend(fetch::next_lookups(&lines, &found).1);
     if let fetch::Start::Never(why) =
         fetch::when_to_reconcile("payout.reconciliation_completed", &payout)
     {

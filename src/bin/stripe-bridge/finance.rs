@@ -211,18 +211,12 @@ fn look_up_orders(
 ) -> Result<Vec<Source>, Failure> {
     let mut found: Vec<Source> = Vec::new();
     loop {
-        let wanted = fetch::lookups(lines, &found);
+        let (wanted, capped) = fetch::next_lookups(lines, &found);
+        warnings.extend(capped);
         if wanted.is_empty() {
             return Ok(found);
         }
         for lookup in wanted {
-            if found.len() >= fetch::MAX_LOOKUPS {
-                warnings.push(format!(
-                    "stopped after {} lookups: some lines have no order",
-                    fetch::MAX_LOOKUPS
-                ));
-                return Ok(found);
-            }
             found.push(look_up(client, &lookup, warnings)?);
         }
     }
@@ -235,19 +229,12 @@ fn look_up(
     warnings: &mut Vec<String>,
 ) -> Result<Source, Failure> {
     let path = fetch::lookup_path(lookup).map_err(Error::from)?;
-    let (id, object) = match lookup {
-        Lookup::Charge(id) => (id, "charge"),
-        Lookup::PaymentIntent(id) => (id, "payment_intent"),
-    };
     match client.get_optional(&path)? {
         Some(body) => Ok(fetch::parse_source(&body)?),
         None => {
+            let (object, id) = (lookup.object(), lookup.id());
             warnings.push(format!("{object} {id} no longer exists at Stripe"));
-            Ok(Source {
-                id: id.clone(),
-                object: Some(object.to_owned()),
-                ..Source::default()
-            })
+            Ok(lookup.not_found())
         }
     }
 }
