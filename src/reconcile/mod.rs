@@ -358,15 +358,21 @@ fn order_ref(metadata: &BTreeMap<String, String>) -> Option<String> {
     })
 }
 
-fn is_own_row(payout: &Payout, txn: &BalanceTransaction) -> bool {
+/// Whether transaction `id` is the payout's own row: the payout's balance transaction, or a
+/// payout row (`payout_row`) whose source is the payout. For transactions from the API and rows
+/// of a report alike.
+fn is_own(payout: &Payout, id: &str, payout_row: bool, source: Option<&str>) -> bool {
     let by_id = payout
         .balance_transaction
         .as_deref()
-        .is_some_and(|id| !id.is_empty() && id == txn.id);
-    let by_source = txn.kind == "payout"
-        && !payout.id.is_empty()
-        && txn.source.as_ref().is_some_and(|s| s.id == payout.id);
+        .is_some_and(|own| !own.is_empty() && own == id);
+    let by_source = payout_row && !payout.id.is_empty() && source == Some(payout.id.as_str());
     by_id || by_source
+}
+
+fn is_own_row(payout: &Payout, txn: &BalanceTransaction) -> bool {
+    let source = txn.source.as_ref().map(|s| s.id.as_str());
+    is_own(payout, &txn.id, txn.kind == "payout", source)
 }
 
 fn build_line(txn: &BalanceTransaction) -> Line {

@@ -747,14 +747,14 @@ pub fn itemized_lines(csv: &[u8]) -> Result<ItemizedReport, ReportError> {
 
 /// Whether `line` is the payout's own balance transaction (left out, as in the API path).
 fn is_own_line(payout: &Payout, line: &Line) -> bool {
-    let by_id = payout
-        .balance_transaction
-        .as_deref()
-        .is_some_and(|id| !id.is_empty() && id == line.balance_transaction_id);
-    let is_payout = line.reporting_category == "payout" || line.kind == "payout";
-    let by_source =
-        is_payout && !payout.id.is_empty() && line.source_id.as_deref() == Some(payout.id.as_str());
-    by_id || by_source
+    // A report has no transaction type: its category says a payout row.
+    let payout_row = line.reporting_category == "payout" || line.kind == "payout";
+    super::is_own(
+        payout,
+        &line.balance_transaction_id,
+        payout_row,
+        line.source_id.as_deref(),
+    )
 }
 
 /// The payout's lines among `rows`, its own row left out (and checked against its amount).
