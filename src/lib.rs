@@ -44,6 +44,7 @@
 use std::fmt;
 
 pub mod actions;
+pub mod console;
 pub mod delivery;
 pub mod event;
 pub mod mapping;

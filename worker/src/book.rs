@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use stripe_bridge::console::timeline;
 use stripe_bridge::delivery::ForwardMessage;
 use stripe_bridge::mapping::Profile;
 use stripe_bridge::normalize::Concern;
@@ -126,6 +127,24 @@ impl DurableObject for OrderBook {
                     None => Response::error("no such order", 404),
                 }
             }
+            "/search" => {
+                let url = req.url()?;
+                let q = url.query_pairs().find(|(k, _)| k == "q");
+                let q = q.map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
+                Response::from_json(&json!({ "orders": self.search(&q).await? }))
+            }
+            "/timeline" => {
+                let url = req.url()?;
+                let order_ref = url.query_pairs().find(|(k, _)| k == "ref");
+                let Some((_, order_ref)) = order_ref else {
+                    return Response::error("ref is required", 400);
+                };
+                let list: Vec<timeline::Entry> =
+                    get_json(&self.storage(), &timeline::key(&order_ref))
+                        .await?
+                        .unwrap_or_default();
+                Response::from_json(&list)
+            }
             _ => Response::error("not found", 404),
         }
     }
@@ -227,6 +246,12 @@ impl OrderBook {
         for message in &messages {
             writes.push((outbox_key(&message.event_id), encode(message)?));
         }
+        let status = entry.state.status.map(|s| s.as_str());
+        let after = (status, entry.sequence);
+        writes.extend(
+            self.operator_writes(&order_ref, &records, &messages, after)
+                .await?,
+        );
         put_all(&storage, writes).await?;
         let consumed: Vec<String> = waiting
             .iter()
@@ -245,6 +270,82 @@ impl OrderBook {
             sequence: Some(entry.sequence),
             order_status: entry.state.status.map(|s| s.as_str().to_owned()),
         })
+    }
+
+    /// What the console reads, written with the order: its timeline (the events, the forwards)
+    /// and the customer index for search.
+    async fn operator_writes(
+        &self,
+        order_ref: &str,
+        records: &[&Record],
+        messages: &[ForwardMessage],
+        (order_status, sequence): (Option<&str>, u64),
+    ) -> Result<Vec<(String, String)>> {
+        let storage = self.storage();
+        let now = crate::now_ms();
+        let key = timeline::key(order_ref);
+        let mut list: Vec<timeline::Entry> = get_json(&storage, &key).await?.unwrap_or_default();
+        let events = records.iter().map(|r| timeline::event(r, now));
+        let forwards = messages.iter().map(|m| {
+            let sequence = (m.event_type == "order.state").then_some(sequence);
+            timeline::forward(&m.event_id, &m.event_type, sequence, order_status, now)
+        });
+        timeline::append(&mut list, events.chain(forwards));
+        let mut writes = vec![(key, encode(&list)?)];
+        let mut customers: Vec<&str> = records
+            .iter()
+            .filter_map(|r| r.customer_id.as_deref())
+            .collect();
+        customers.sort_unstable();
+        customers.dedup();
+        for customer in customers {
+            let key = timeline::customer_key(customer);
+            let mut orders: Vec<String> = get_json(&storage, &key).await?.unwrap_or_default();
+            if timeline::add_customer_order(&mut orders, order_ref) {
+                writes.push((key, encode(&orders)?));
+            }
+        }
+        Ok(writes)
+    }
+
+    /// Orders for the console's search: `q` as an order reference, a Stripe payment id
+    /// (PaymentIntent, charge, Checkout Session, invoice, refund, dispute) or a customer id,
+    /// then order references starting with `q`; at most 50, each with its status.
+    async fn search(&self, q: &str) -> Result<Vec<serde_json::Value>> {
+        let storage = self.storage();
+        let mut found: Vec<(String, &str)> = Vec::new();
+        if !q.is_empty() {
+            if storage.get::<String>(&keys::order(q)).await?.is_some() {
+                found.push((q.to_owned(), "order_ref"));
+            }
+            if let Some(order_ref) = storage.get::<String>(&keys::index(q)).await? {
+                found.push((order_ref, "payment_id"));
+            }
+            let customers: Vec<String> = get_json(&storage, &timeline::customer_key(q))
+                .await?
+                .unwrap_or_default();
+            found.extend(customers.into_iter().rev().map(|o| (o, "customer")));
+        }
+        let prefix = keys::order(q);
+        let options = worker::ListOptions::new().prefix(&prefix).limit(50);
+        for value in storage.list_with_options(options).await?.values() {
+            let text = value.ok().and_then(|v| v.as_string()).unwrap_or_default();
+            if let Ok(entry) = serde_json::from_str::<OrderEntry>(&text) {
+                found.push((entry.order_ref, "order_ref_prefix"));
+            }
+        }
+        let mut seen: Vec<String> = Vec::new();
+        let mut orders = Vec::new();
+        for (order_ref, matched) in found {
+            if seen.contains(&order_ref) || orders.len() >= 50 {
+                continue;
+            }
+            seen.push(order_ref.clone());
+            if let Some(entry) = get_json::<OrderEntry>(&storage, &keys::order(&order_ref)).await? {
+                orders.push(summary(&entry, matched));
+            }
+        }
+        Ok(orders)
     }
 
     /// The order of the first of `ids` the index knows.
@@ -329,6 +430,46 @@ impl OrderBook {
             }
         }
         Ok(records)
+    }
+}
+
+/// One search result: enough to pick the order.
+fn summary(entry: &OrderEntry, matched: &str) -> serde_json::Value {
+    json!({
+        "order_ref": entry.order_ref,
+        "matched": matched,
+        "status": entry.state.status.map(|s| s.as_str()),
+        "currency": entry.state.currency,
+        "amount_paid": entry.state.amount_paid,
+        "customer_id": entry.state.customer_id,
+        "last_event_at": entry.state.last_event_at,
+        "sequence": entry.sequence,
+    })
+}
+
+/// The orders matching `q` in a book (the console's search).
+pub async fn search(env: &Env, book: &str, q: &str) -> Result<serde_json::Value> {
+    let mut url = worker::Url::parse("https://book/search")?;
+    url.query_pairs_mut().append_pair("q", q);
+    book_get(env, book, url).await
+}
+
+/// An order's timeline (events and forwards), oldest first.
+pub async fn timeline(env: &Env, book: &str, order_ref: &str) -> Result<serde_json::Value> {
+    let mut url = worker::Url::parse("https://book/timeline")?;
+    url.query_pairs_mut().append_pair("ref", order_ref);
+    book_get(env, book, url).await
+}
+
+async fn book_get(env: &Env, book: &str, url: worker::Url) -> Result<serde_json::Value> {
+    let stub = env
+        .durable_object(config::BOOKS)?
+        .id_from_name(book)?
+        .get_stub()?;
+    let mut response = stub.fetch_with_str(url.as_str()).await?;
+    match response.status_code() {
+        200 => response.json().await,
+        status => Err(worker::Error::RustError(format!("book answered {status}"))),
     }
 }
 

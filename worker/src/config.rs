@@ -26,6 +26,8 @@ pub const QUEUE_FORWARD: &str = "FORWARD_QUEUE";
 pub const BOOKS: &str = "BOOKS";
 /// The `PayoutLedger` Durable Objects (one per payout, and one per report run).
 pub const PAYOUTS: &str = "PAYOUTS";
+/// The `Stats` Durable Object (one): the console's counters.
+pub const STATS: &str = "STATS";
 /// The reconcile queue: one step of a payout reconciliation (or one report file) per message.
 pub const QUEUE_RECONCILE: &str = "RECONCILE_QUEUE";
 pub const DEFAULT_RECONCILE_QUEUE_NAME: &str = "stripe-bridge-reconcile";

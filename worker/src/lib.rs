@@ -16,9 +16,11 @@
 
 mod book;
 mod config;
+mod console;
 mod payments;
 mod payouts;
 mod shop;
+mod stats;
 mod store;
 mod stripe;
 
@@ -80,8 +82,10 @@ pub(crate) struct Outcome {
     /// a fixed sentence, never a value of the payload. Logged with the request.
     reason: Option<String>,
     detail: serde_json::Value,
-    /// A body that is not JSON (a CSV download): content type and text.
+    /// A body that is not JSON (a CSV download, a console page): content type and text.
     text: Option<(&'static str, String)>,
+    /// Extra response headers (the console's cookies, redirects and security headers).
+    headers: Vec<(&'static str, String)>,
 }
 
 impl Outcome {
@@ -94,7 +98,13 @@ impl Outcome {
             reason: None,
             detail: json!({}),
             text: None,
+            headers: Vec::new(),
         }
+    }
+
+    fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
     }
 
     /// Adds one field to the detail (what was done before a failure).
@@ -117,12 +127,21 @@ impl Outcome {
 }
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let started = now_ms();
     let path = req.path();
     let method = req.method();
     let outcome = route(req, &env, &path, &method).await;
     let latency_ms = now_ms().saturating_sub(started);
+    if path == WEBHOOK_PATH {
+        // Counted after the answer is sent: the console's figures never slow Stripe's request.
+        let tally = stripe_bridge::console::stats::Tally {
+            at_ms: started,
+            received: stripe_bridge::console::stats::Received::of(outcome.status, outcome.outcome),
+            ..Default::default()
+        };
+        ctx.wait_until(async move { stats::add(&env, tally).await });
+    }
     let mut line = json!({
         "at": started,
         "method": method.to_string(),
@@ -137,8 +156,11 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         map.insert("reason".into(), json!(reason));
     }
     log(line);
+    let headers = Headers::new();
+    for (name, value) in &outcome.headers {
+        headers.append(name, value)?;
+    }
     if let Some((content_type, text)) = outcome.text {
-        let headers = Headers::new();
         headers.set("content-type", content_type)?;
         return Ok(Response::ok(text)?
             .with_status(outcome.status)
@@ -152,12 +174,11 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         }
     }
     let response = json_response(outcome.status, body)?;
+    headers.set("content-type", "application/json")?;
     if outcome.status == 405 {
-        let headers = Headers::new();
         headers.set("allow", "POST")?;
-        return Ok(response.with_headers(headers));
     }
-    Ok(response)
+    Ok(response.with_headers(headers))
 }
 
 async fn route(req: Request, env: &Env, path: &str, method: &Method) -> Outcome {
@@ -222,7 +243,10 @@ async fn route(req: Request, env: &Env, path: &str, method: &Method) -> Outcome 
                 .trim_start_matches("/dead-letters/")
                 .trim_end_matches("/replay")
                 .to_owned();
-            admin(&req, env, replay(env, id)).await
+            admin(&req, env, replay_counted(env, id)).await
+        }
+        (p, _) if p == "/console" || p.starts_with("/console/") || p.starts_with("/admin/") => {
+            console::route(req, env, p, method).await
         }
         _ => Outcome::new(404, "not_found"),
     }
@@ -529,7 +553,18 @@ async fn queue(batch: MessageBatch<ForwardMessage>, env: Env, _ctx: Context) -> 
         })
         .collect();
     if batch.queue() == dlq_name(&env) {
-        join_all(messages.iter().map(|m| keep_dead_letter(&env, m))).await;
+        let kept = join_all(messages.iter().map(|m| keep_dead_letter(&env, m))).await;
+        let mut tally = stripe_bridge::console::stats::Tally {
+            at_ms: now_ms(),
+            ..Default::default()
+        };
+        for (m, kept) in messages.iter().zip(kept) {
+            if kept {
+                tally.deliveries.dead_lettered += 1;
+                tally.settled.push(m.body().event_id.clone());
+            }
+        }
+        stats::add(&env, tally).await;
         return Ok(());
     }
     let config = match ForwardConfig::from_env(&env) {
@@ -547,13 +582,28 @@ async fn queue(batch: MessageBatch<ForwardMessage>, env: Env, _ctx: Context) -> 
             return Ok(());
         }
     };
-    join_all(messages.iter().map(|m| deliver(&env, &config, m))).await;
+    let delivered = join_all(messages.iter().map(|m| deliver(&env, &config, m))).await;
+    let mut tally = stripe_bridge::console::stats::Tally {
+        at_ms: now_ms(),
+        ..Default::default()
+    };
+    for (m, delivered) in messages.iter().zip(delivered) {
+        let id = m.body().event_id.clone();
+        if delivered {
+            tally.deliveries.delivered += 1;
+            tally.settled.push(id);
+        } else {
+            tally.deliveries.retried += 1;
+            tally.retrying.push(id);
+        }
+    }
+    stats::add(&env, tally).await;
     Ok(())
 }
 
 /// One delivery attempt: 2xx acks; anything else (or a timeout) retries with backoff. After
-/// the queue's `max_retries` the message goes to the dead-letter queue.
-async fn deliver(env: &Env, config: &ForwardConfig, message: &Message<ForwardMessage>) {
+/// the queue's `max_retries` the message goes to the dead-letter queue. Whether it was delivered.
+async fn deliver(env: &Env, config: &ForwardConfig, message: &Message<ForwardMessage>) -> bool {
     let started = now_ms();
     let m = message.body();
     let result = post_downstream(config, m).await;
@@ -575,6 +625,7 @@ async fn deliver(env: &Env, config: &ForwardConfig, message: &Message<ForwardMes
             log(
                 json!({ "queue": "forward", "event_id": m.event_id, "outcome": "delivered", "status": status, "latency_ms": latency_ms }),
             );
+            true
         }
         failure => {
             let error = match failure {
@@ -600,6 +651,7 @@ async fn deliver(env: &Env, config: &ForwardConfig, message: &Message<ForwardMes
             log(
                 json!({ "queue": "forward", "event_id": m.event_id, "outcome": "retry", "error": error, "retry_in_s": delay, "latency_ms": latency_ms }),
             );
+            false
         }
     }
 }
@@ -731,7 +783,8 @@ async fn store_dead_letter<T: Serialize>(
         .map_err(|e| e.to_string())
 }
 
-async fn keep_dead_letter(env: &Env, message: &Message<ForwardMessage>) {
+/// Keeps a message that ran out of retries; whether it was kept.
+async fn keep_dead_letter(env: &Env, message: &Message<ForwardMessage>) -> bool {
     let m = message.body();
     let ttl =
         ForwardConfig::from_env(env).map_or(config::DEFAULT_DEDUP_TTL_SECS, |c| c.dedup_ttl_secs);
@@ -779,6 +832,7 @@ async fn keep_dead_letter(env: &Env, message: &Message<ForwardMessage>) {
             )
             .await;
             log(json!({ "queue": "dead_letter", "event_id": m.event_id, "outcome": "kept" }));
+            true
         }
         Err(e) => {
             // Not stored: let the dead-letter queue deliver it again rather than lose it.
@@ -786,17 +840,19 @@ async fn keep_dead_letter(env: &Env, message: &Message<ForwardMessage>) {
             log(
                 json!({ "queue": "dead_letter", "event_id": m.event_id, "outcome": "store_failed", "error": e }),
             );
+            false
         }
     }
 }
 
-/// Admin routes need `Authorization: Bearer <ADMIN_TOKEN>`; without ADMIN_TOKEN they are off.
+/// Admin routes need `Authorization: Bearer <ADMIN_TOKEN>` or the console's session cookie
+/// (with its CSRF token when they change something); without ADMIN_TOKEN they are off.
 async fn admin(
     req: &Request,
     env: &Env,
     action: impl std::future::Future<Output = Outcome>,
 ) -> Outcome {
-    match bearer(req, env, "ADMIN_TOKEN") {
+    match console::authorize(req, env) {
         Ok(()) => action.await,
         Err(refused) => refused,
     }
@@ -968,7 +1024,17 @@ async fn replay_all(env: &Env, req: &Request) -> Outcome {
         }
         cursor = page.cursor;
     }
+    console::count_replayed(env, u64::from(replayed)).await;
     Outcome::new(202, "replayed").with_detail(json!({ "replayed": replayed, "skipped": skipped }))
+}
+
+/// [`replay`], counted for the console.
+async fn replay_counted(env: &Env, event_id: String) -> Outcome {
+    let outcome = replay(env, event_id).await;
+    if outcome.status == 202 {
+        console::count_replayed(env, 1).await;
+    }
+    outcome
 }
 
 /// `409` for an unreadable letter: the payload was never kept, so there is no record to queue.

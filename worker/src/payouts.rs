@@ -102,6 +102,7 @@ async fn start(env: &Env, book: &str, payout: Payout, restart: bool) -> Result<b
         return Ok(false);
     };
     let step: Step = serde_json::from_value(step.clone())?;
+    let payout_id = payout.id.clone();
     enqueue(
         env,
         &FinanceMessage::Step {
@@ -111,6 +112,7 @@ async fn start(env: &Env, book: &str, payout: Payout, restart: bool) -> Result<b
         },
     )
     .await?;
+    crate::stats::note_payout(env, book, &payout_id).await;
     Ok(true)
 }
 
