@@ -241,8 +241,18 @@ impl Event {
 
     /// Reads the envelope of an event from its JSON bytes. Refused only when the bytes are not
     /// a JSON object, or `id`, `type` or `created` is missing, empty or of the wrong type.
+    /// A key given twice counts with its last value, as in `JSON.parse` and Stripe's libraries.
     pub fn from_slice(json: &[u8]) -> Result<Event, EventError> {
-        let envelope: Envelope<&RawValue> = serde_json::from_slice(json)?;
+        match serde_json::from_slice::<Envelope<&RawValue>>(json) {
+            Ok(envelope) => Event::from_envelope(envelope),
+            Err(e) => match last_key_wins(json) {
+                Some(text) => Event::from_envelope(serde_json::from_str(&text)?),
+                None => Err(e.into()),
+            },
+        }
+    }
+
+    fn from_envelope(envelope: Envelope<&RawValue>) -> Result<Event, EventError> {
         let (mut event, raw) = envelope.split()?;
         event.data_object = raw
             .filter(|raw| raw.get() != "null")
@@ -277,6 +287,13 @@ impl Event {
         }
         read_leniently(raw, needed).map(Some)
     }
+}
+
+/// The envelope's JSON with each top-level key once (its last value), when it is a JSON object
+/// (serde's derived reader refuses a repeated field; `data` keeps its last `object` itself).
+fn last_key_wins(json: &[u8]) -> Option<String> {
+    let fields: BTreeMap<String, &RawValue> = serde_json::from_slice(json).ok()?;
+    serde_json::to_string(&fields).ok()
 }
 
 /// The slow path of [`Event::read_object`]: find the top-level fields that cannot be read (each
@@ -895,6 +912,30 @@ mod tests {
         assert!(!e.has_object());
         assert!(!e.livemode);
         assert!(e.read_object(&[]).unwrap().is_none());
+    }
+
+    /// Found by the normalize fuzz target: a real event with its envelope keys given twice was
+    /// refused ("not a JSON object with id, type and created"). JSON.parse, stripe-node and
+    /// serde_json's Value read the last value of each key; so does the envelope now.
+    #[test]
+    fn repeated_envelope_keys_count_with_their_last_value() {
+        let json = br#"{"id":"evt_1","type":"charge.failed","created":1,"livemode":true,
+            "data":{"object":{"id":"ch_old"}},"type":"charge.succeeded","created":1700000000,
+            "livemode":false,"data":{"object":{"id":"ch_1","object":"charge","amount":10}},"id":"evt_2"}"#;
+        let oracle: serde_json::Value = serde_json::from_slice(json).unwrap();
+        let event = Event::from_slice(json).unwrap();
+        assert_eq!(event.id, oracle["id"].as_str().unwrap());
+        assert_eq!(event.event_type, oracle["type"].as_str().unwrap());
+        assert_eq!(Some(event.created), oracle["created"].as_i64());
+        assert_eq!(Some(event.livemode), oracle["livemode"].as_bool());
+        let object = event.read_object(&[]).unwrap().unwrap();
+        assert_eq!(
+            object.id.as_deref(),
+            oracle["data"]["object"]["id"].as_str()
+        );
+        // Still refused when the last value of a required key is unreadable.
+        let err = Event::from_slice(br#"{"id":"evt_1","type":"t","created":1,"id":7}"#);
+        assert!(err.is_err());
     }
 
     #[test]

@@ -399,6 +399,11 @@ mod tests {
             "https://stripe-proxy.internal.example.com/",
             "http://127.0.0.1:12111",
             "http://localhost",
+            // Issue 14: the host is parsed, in any case, IPv6 loopback in brackets.
+            "HTTP://LOCALHOST:8080/v1",
+            "http://LocalHost",
+            "http://[::1]:12111/",
+            "http://127.1.2.3:80",
         ] {
             assert!(check_api_base(ok).is_ok(), "{ok}");
         }
@@ -413,6 +418,24 @@ mod tests {
             "http://localhost:1@evil.example/",
             "http://127.0.0.1:x@evil.example",
             "http://[::1]:@evil.example/",
+            // Issue 14: userinfo in any spelling, look-alike hosts, trailing dots.
+            "http://LOCALHOST:1@evil.example",
+            "http://[::1]@evil.example",
+            "http://user@localhost",
+            "http://localhost:1@127.0.0.1@evil.example",
+            "http://localhost%40evil.example",
+            "http://localhost.evil.example",
+            "http://localhost.evil.example:8080/",
+            "http://127.0.0.1.nip.io",
+            "http://127.0.0.1.nip.io:12111/v1",
+            "http://localhost./",
+            "http://127.0.0.1./",
+            "http://[::1].evil.example/",
+            "http://[::2]/",
+            "http://evil.example#@localhost",
+            "http://evil.example\\@localhost",
+            "http://localhost:0",
+            "http://localhost:65536",
         ] {
             assert_eq!(
                 check_api_base(bad).unwrap_err().code,

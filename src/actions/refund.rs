@@ -91,12 +91,15 @@ struct Refundable {
 
 impl Refundable {
     fn of(m: Money) -> Refundable {
-        let undisputed = m.captured.saturating_sub(m.returned).max(0);
+        // A negative refunded or disputed figure (a signed event can carry any integer) never
+        // makes more refundable than was captured (found by the `payment` fuzz target).
+        let (returned, disputed) = (m.returned.max(0), m.disputed.max(0));
+        let undisputed = m.captured.saturating_sub(returned).max(0);
         Refundable {
             captured: m.captured,
-            returned: m.returned,
-            disputed: m.disputed,
-            remaining: undisputed.saturating_sub(m.disputed).max(0),
+            returned,
+            disputed,
+            remaining: undisputed.saturating_sub(disputed).max(0),
             undisputed,
         }
     }

@@ -304,6 +304,35 @@ fn disputed_money_is_not_refunded() {
     );
 }
 
+/// Found by the `payment` fuzz target: a lost dispute with a negative amount made the
+/// remaining refundable money larger than the payment (4.6e18 minor units of a 649.24 USD
+/// charge).
+#[test]
+fn negative_dispute_or_refund_amounts_never_add_refundable_money() {
+    for extra in [
+        disputed(
+            "dp_1",
+            "pi_A",
+            "ch_A",
+            -4_629_771_061_636_907_163,
+            "usd",
+            "lost",
+        ),
+        disputed("dp_1", "pi_A", "ch_A", -100, "usd", "needs_response"),
+        refunded("re_neg", "pi_A", "ch_A", -100, "usd"),
+    ] {
+        let s = state(&[paid("pi_A", "ch_A", 64924, 64924, "usd"), extra]);
+        if let Ok(r) = refunds(&input(None, None, "usd"), &s) {
+            let total: i64 = r.iter().map(|r| r.amount_minor).sum();
+            assert!(total <= 64924, "{total}");
+        }
+        assert_eq!(
+            code(refunds(&input(Some("pi_A"), Some("649.25"), "usd"), &s)).1,
+            "amount_too_large"
+        );
+    }
+}
+
 #[test]
 fn zero_and_three_decimal_currencies() {
     let s = state(&[paid("pi_J", "ch_J", 5000, 5000, "jpy")]);
