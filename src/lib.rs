@@ -54,6 +54,7 @@ pub mod normalize;
 pub mod order_book;
 pub mod payment_request;
 pub mod reconcile;
+pub mod routes;
 pub mod signature;
 pub mod standard_webhooks;
 pub mod state;

@@ -33,6 +33,7 @@ use stripe_bridge::delivery::{
     dead_letter_key, dedup_key, is_delivered, redact_personal, DedupEntry, DeliveryState,
     ForwardMessage,
 };
+use stripe_bridge::routes::{Route, WEBHOOK_PATH};
 use stripe_bridge::signature::Verifier;
 use stripe_bridge::{verify_and_normalize, Record, Status};
 use worker::{
@@ -42,9 +43,6 @@ use worker::{
 };
 
 use config::{dlq_name, text, ConfigError, ForwardConfig, ReceiveConfig};
-
-/// The webhook endpoint (point Stripe's dashboard at `https://<worker>/webhooks/stripe`).
-pub const WEBHOOK_PATH: &str = "/webhooks/stripe";
 
 pub(crate) fn now_ms() -> u64 {
     Date::now().as_millis()
@@ -182,73 +180,49 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
 }
 
 async fn route(req: Request, env: &Env, path: &str, method: &Method) -> Outcome {
-    match (path, method) {
-        ("/healthz", Method::Get | Method::Head) if query(&req, "deep").is_some() => {
-            admin(&req, env, deep_health(env)).await
+    let book = || book_of(env, &req);
+    match Route::of(method.as_ref(), path) {
+        Route::Health if query(&req, "deep").is_some() => admin(&req, env, deep_health(env)).await,
+        Route::Health => Outcome::new(200, "ok").with_detail(json!({ "service": "stripe-bridge" })),
+        Route::Webhook => receive(req, env).await,
+        Route::PaymentRequest => payments::create(req, env).await,
+        Route::Order(order_ref) => admin(&req, env, order(env, &req, order_ref.to_owned())).await,
+        Route::SyncOrder(id) => {
+            let book = book();
+            shop::sync_order(req, env, &book, id).await
         }
-        ("/healthz", Method::Get | Method::Head) => {
-            Outcome::new(200, "ok").with_detail(json!({ "service": "stripe-bridge" }))
-        }
-        (p, Method::Get) if p.starts_with("/orders/") => {
-            let order_ref = p.trim_start_matches("/orders/").to_owned();
-            admin(&req, env, order(env, &req, order_ref)).await
-        }
-        (p, Method::Post) if p.starts_with("/payouts/") && p.ends_with("/reconcile") => {
-            let id = p
-                .trim_start_matches("/payouts/")
-                .trim_end_matches("/reconcile");
+        Route::ReconcilePayout(id) => {
             let restart = query(&req, "restart").is_some();
-            let book = book_of(env, &req);
-            admin(&req, env, payouts::reconcile_route(env, &book, id, restart)).await
+            admin(
+                &req,
+                env,
+                payouts::reconcile_route(env, &book(), id, restart),
+            )
+            .await
         }
-        (p, Method::Get) if p.starts_with("/payouts/") || p.starts_with("/reports/") => {
-            let id = p
-                .trim_start_matches("/payouts/")
-                .trim_start_matches("/reports/");
+        Route::Payout(id) | Route::Report(id) => {
             let csv = query(&req, "format").as_deref() == Some("csv");
-            let book = book_of(env, &req);
-            admin(&req, env, payouts::get_route(env, &book, id, csv)).await
+            admin(&req, env, payouts::get_route(env, &book(), id, csv)).await
         }
-        ("/refunds", Method::Post) => {
-            let book = book_of(env, &req);
+        Route::Refunds => {
+            let book = book();
             shop::refund(req, env, &book).await
         }
-        ("/customers", Method::Post) => shop::customer(req, env).await,
-        (p, Method::Post)
-            if p.starts_with("/payments/")
-                && (p.ends_with("/capture") || p.ends_with("/cancel")) =>
-        {
-            let rest = p.trim_start_matches("/payments/");
-            let (pi, op) = rest.rsplit_once('/').unwrap_or((rest, ""));
-            let (pi, op) = (pi.to_owned(), op.to_owned());
-            let book = book_of(env, &req);
-            shop::authorization(req, env, &book, &pi, &op).await
+        Route::Customers => shop::customer(req, env).await,
+        Route::Capture(pi) => {
+            let book = book();
+            shop::authorization(req, env, &book, pi, "capture").await
         }
-        (p, Method::Post) if p.starts_with("/orders/") && p.ends_with("/sync") => {
-            let id = p
-                .trim_start_matches("/orders/")
-                .trim_end_matches("/sync")
-                .to_owned();
-            let book = book_of(env, &req);
-            shop::sync_order(req, env, &book, &id).await
+        Route::Cancel(pi) => {
+            let book = book();
+            shop::authorization(req, env, &book, pi, "cancel").await
         }
-        ("/dead-letters/replay", Method::Post) => admin(&req, env, replay_all(env, &req)).await,
-        (WEBHOOK_PATH, Method::Post) => receive(req, env).await,
-        (WEBHOOK_PATH, _) => Outcome::new(405, "method_not_allowed"),
-        (payments::PATH, Method::Post) => payments::create(req, env).await,
-        (payments::PATH, _) => Outcome::new(405, "method_not_allowed"),
-        ("/dead-letters", Method::Get) => admin(&req, env, list_dead_letters(env, &req)).await,
-        (p, Method::Post) if p.starts_with("/dead-letters/") && p.ends_with("/replay") => {
-            let id = p
-                .trim_start_matches("/dead-letters/")
-                .trim_end_matches("/replay")
-                .to_owned();
-            admin(&req, env, replay_counted(env, id)).await
-        }
-        (p, _) if p == "/console" || p.starts_with("/console/") || p.starts_with("/admin/") => {
-            console::route(req, env, p, method).await
-        }
-        _ => Outcome::new(404, "not_found"),
+        Route::DeadLetters => admin(&req, env, list_dead_letters(env, &req)).await,
+        Route::ReplayAll => admin(&req, env, replay_all(env, &req)).await,
+        Route::Replay(id) => admin(&req, env, replay_counted(env, id.to_owned())).await,
+        Route::Console => console::route(req, env, path, method).await,
+        Route::MethodNotAllowed => Outcome::new(405, "method_not_allowed"),
+        Route::NotFound => Outcome::new(404, "not_found"),
     }
 }
 

@@ -13,9 +13,6 @@ use crate::config::StripeConfig;
 use crate::stripe;
 use crate::{bearer, config_error, log, now_ms, read_body, set, Outcome};
 
-/// The route.
-pub const PATH: &str = "/payment-requests";
-
 pub async fn create(mut req: Request, env: &Env) -> Outcome {
     if let Err(refused) = bearer(&req, env, "SHOP_API_TOKEN") {
         return refused;
