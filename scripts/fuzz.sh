@@ -68,7 +68,7 @@ for t in $targets; do
   # shellcheck disable=SC2046
   if ! nice -n 10 cargo +nightly fuzz run -O -s "$SANITIZER" "$t" "$WORK/$t" "corpus/$t" $(seeds_for "$t") -- \
       -max_total_time="$secs" -runs="$RUNS" -timeout=1 -rss_limit_mb="$RSS_MB" -malloc_limit_mb="$RSS_MB" \
-      -jobs=1 -workers=1 -print_final_stats=1 >"$out" 2>&1; then
+      -print_final_stats=1 >"$out" 2>&1; then
     failed=1
     echo "fuzz: $t FAILED; see fuzz/$out and fuzz/artifacts/$t/" >&2
     grep -m5 -E "panicked|ERROR|SUMMARY" "$out" >&2 || true
