@@ -2,7 +2,8 @@
 # Checks the README's run command end to end: starts scripts/run.sh (wrangler dev + local
 # KV/Queues + the stand-in backend + the Stripe API stand-in) on spare ports with a fresh state
 # folder, sends a signed sample, waits until the backend has verified and printed it, asks for a
-# payment for an order, reconciles the stand-in's demo payout, and stops everything.
+# payment for an order, reconciles the stand-in's demo payout, signs in to the operator console
+# and reads its figures, and stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -18,6 +19,23 @@ for _ in $(seq 1 300); do
   kill -0 "$run_pid" 2>/dev/null || { cat "$out"; echo "run command exited early" >&2; exit 1; }
   sleep 1
 done
+# The console: sign in with .dev.vars' ADMIN_TOKEN (the cookie, never the token, comes back),
+# then read the overview's figures with the cookie: the webhook above is counted.
+check_console() {
+  local token cookie stats
+  token="$(sed -n 's/^ADMIN_TOKEN=//p' .dev.vars | tail -1)"
+  cookie="$(curl -si -X POST -H "Origin: http://127.0.0.1:$PORT" --data-urlencode "token=$token" \
+    "http://127.0.0.1:$PORT/console/login" | tr -d '\r' | sed -n 's/^set-cookie: \([^;]*\);.*HttpOnly.*Secure.*SameSite=Strict.*/\1/Ip')"
+  case "$cookie" in __Host-sb_console=v1.*) ;; *) cat "$out"; echo "console login gave no session cookie" >&2; exit 1 ;; esac
+  for _ in $(seq 1 20); do
+    stats="$(curl -s -H "cookie: $cookie" "http://127.0.0.1:$PORT/admin/stats?hours=1")"
+    case "$stats" in *'"totals":{'*'"accepted":'[1-9]*) echo "console figures: $stats" | cut -c1-300
+      log "operator console works: signed in on 127.0.0.1, the webhook is counted"; return 0 ;; esac
+    sleep 1
+  done
+  echo "$stats" >&2; echo "the console did not count the webhook" >&2; exit 1
+}
+
 response="$(bash scripts/send-event.sh tests/fixtures/events/checkout_session_completed_clover.json)"
 echo "webhook response: $response"
 case "$response" in *'"result":"accepted"'*) ;; *) cat "$out"; echo "not accepted" >&2; exit 1 ;; esac
@@ -34,6 +52,7 @@ for _ in $(seq 1 60); do
     echo "$reconciled"
     case "$reconciled" in *'balanced=true'*) ;; *) cat "$out"; echo "the demo payout did not reconcile" >&2; exit 1 ;; esac
     log "payout reconciliation works: the Worker read the demo payout page by page from the stand-in"
+    check_console
     exit 0
   fi
   sleep 1
