@@ -129,12 +129,12 @@ fn build(spec: &OrderSpec) -> Order {
         None => {
             let mut sum = BigDecimal::from(0);
             for l in &lines {
-                if let Ok(p) = BigDecimal::from_str(&l.unit_price) {
+                if let Some(p) = plain_decimal(&l.unit_price) {
                     sum += p * BigDecimal::from(l.quantity);
                 }
             }
             for e in tax.iter().chain(shipping.iter()) {
-                if let Ok(p) = BigDecimal::from_str(&e.amount) {
+                if let Some(p) = plain_decimal(&e.amount) {
                     sum += p;
                 }
             }
@@ -334,6 +334,17 @@ fn check_refund(spec: &RefundSpec) {
             * BigDecimal::from(10i64.pow(exp));
         assert_eq!(want, BigDecimal::from(total as i64), "parts do not add up");
     }
+}
+
+/// A fuzz-written amount as the reference reads it, when it is a plain decimal (no exponent;
+/// what our parser accepts at all). `bigdecimal` takes "1E12340722805706105" and then spends
+/// minutes aligning scales: a hang of the oracle, not of the code under test (found by the
+/// documented run; the code under test refuses such text in microseconds).
+fn plain_decimal(text: &str) -> Option<BigDecimal> {
+    if text.len() > 64 || text.contains(['e', 'E']) {
+        return None;
+    }
+    BigDecimal::from_str(text).ok()
 }
 
 fuzz_target!(|input: Input| {
