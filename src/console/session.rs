@@ -1,12 +1,14 @@
-//! Console sessions without server-side state: the cookie holds `v1.<expires>.<mac>`, where
-//! `mac` is HMAC-SHA256 over the version and the expiry under a key derived from `ADMIN_TOKEN`
-//! (never the token itself). Changing `ADMIN_TOKEN` ends every session. Each session's CSRF
+//! Console sessions without server-side state: the cookie holds `v1.<expires>.<nonce>.<mac>`,
+//! where `nonce` is 128 random bits of the login (so no two sessions, nor their CSRF tokens, are
+//! alike) and `mac` is HMAC-SHA256 over the version, the expiry and the nonce under a key
+//! derived from `ADMIN_TOKEN` (never the token itself). Changing `ADMIN_TOKEN` ends every session. Each session's CSRF
 //! token is another HMAC of the session value, so it needs no storage either. Every comparison
 //! is constant-time.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use subtle::ConstantTimeEq;
+
+use crate::signature::tokens_equal as equal;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -37,29 +39,31 @@ fn mac(admin_token: &str, purpose: &str, parts: &[&str]) -> String {
     hex::encode(m.finalize().into_bytes())
 }
 
-fn equal(a: &str, b: &str) -> bool {
-    !a.is_empty() && !b.is_empty() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
-}
-
-/// A new session value, valid for [`SESSION_TTL_SECS`] from `now` (Unix seconds).
-pub fn issue(admin_token: &str, now: i64) -> String {
+/// A new session value, valid for [`SESSION_TTL_SECS`] from `now` (Unix seconds); `nonce`:
+/// 16 random bytes of this login (the platform's CSPRNG).
+pub fn issue(admin_token: &str, now: i64, nonce: &[u8; 16]) -> String {
     let expires = now.saturating_add(SESSION_TTL_SECS).to_string();
-    let signature = mac(admin_token, "session", &[VERSION, &expires]);
-    format!("{VERSION}.{expires}.{signature}")
+    let nonce = hex::encode(nonce);
+    let signature = mac(admin_token, "session", &[VERSION, &expires, &nonce]);
+    format!("{VERSION}.{expires}.{nonce}.{signature}")
 }
 
 /// Whether `value` is a session this admin token issued that has not expired at `now`.
 pub fn verify(admin_token: &str, value: &str, now: i64) -> bool {
     let mut parts = value.split('.');
-    let (Some(version), Some(expires), Some(given), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(version), Some(expires), Some(nonce), Some(given), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
         return false;
     };
     let Ok(expires_at) = expires.parse::<i64>() else {
         return false;
     };
-    let expected = mac(admin_token, "session", &[version, expires]);
+    let expected = mac(admin_token, "session", &[version, expires, nonce]);
     let fresh = now < expires_at && expires_at <= now.saturating_add(SESSION_TTL_SECS);
     // The MAC is compared whatever the expiry, so timing says nothing about it.
     equal(given, &expected) & (version == VERSION) & fresh
@@ -110,10 +114,11 @@ mod tests {
 
     const TOKEN: &str = "admin-token-for-tests";
     const NOW: i64 = 1_800_000_000;
+    const NONCE: [u8; 16] = [7; 16];
 
     #[test]
     fn a_session_verifies_until_it_expires() {
-        let s = issue(TOKEN, NOW);
+        let s = issue(TOKEN, NOW, &NONCE);
         assert!(verify(TOKEN, &s, NOW));
         assert!(verify(TOKEN, &s, NOW + SESSION_TTL_SECS - 1));
         assert!(!verify(TOKEN, &s, NOW + SESSION_TTL_SECS));
@@ -122,7 +127,7 @@ mod tests {
 
     #[test]
     fn another_token_or_a_tampered_value_is_refused() {
-        let s = issue(TOKEN, NOW);
+        let s = issue(TOKEN, NOW, &NONCE);
         assert!(!verify("another-token", &s, NOW));
         let later = s.replacen(
             &(NOW + SESSION_TTL_SECS).to_string(),
@@ -137,7 +142,9 @@ mod tests {
             "",
             "v1",
             "v1.1.2",
+            "v1.1.2.3",
             "v1.x.abc",
+            &s.replacen(&hex::encode(NONCE), &hex::encode([8u8; 16]), 1),
             &format!("{s}.x"),
             &s.replacen("v1", "v2", 1),
         ] {
@@ -148,14 +155,16 @@ mod tests {
     #[test]
     fn a_session_from_the_future_beyond_its_lifetime_is_refused() {
         // A MAC-valid value minted with a far expiry (a clock error) is not honoured forever.
-        let s = issue(TOKEN, NOW + 10 * SESSION_TTL_SECS);
+        let s = issue(TOKEN, NOW + 10 * SESSION_TTL_SECS, &NONCE);
         assert!(!verify(TOKEN, &s, NOW));
     }
 
     #[test]
     fn csrf_tokens_are_per_session_and_per_admin_token() {
-        let a = issue(TOKEN, NOW);
-        let b = issue(TOKEN, NOW + 1);
+        let a = issue(TOKEN, NOW, &NONCE);
+        // Two logins in the same second: their own sessions and CSRF tokens.
+        let b = issue(TOKEN, NOW, &[8; 16]);
+        assert_ne!(a, b);
         let t = csrf_token(TOKEN, &a);
         assert!(csrf_valid(TOKEN, &a, &t));
         assert!(!csrf_valid(TOKEN, &b, &t));

@@ -39,7 +39,7 @@ const SECRETS: [&str; 5] = [
 ];
 
 /// Plain settings shown as they are.
-const SETTINGS: [&str; 13] = [
+const SETTINGS: [&str; 11] = [
     "FORWARD",
     "TARGET_PROFILE",
     "STRIPE_MODE",
@@ -51,9 +51,10 @@ const SETTINGS: [&str; 13] = [
     "RETRY_MAX_SECONDS",
     "DEAD_LETTER_TTL_DAYS",
     "FETCH_FEES",
-    "STRIPE_API_BASE",
-    "STRIPE_FILES_BASE",
 ];
+
+/// URL settings: shown without user, password, query or fragment.
+const URL_SETTINGS: [&str; 3] = ["DOWNSTREAM_URL", "STRIPE_API_BASE", "STRIPE_FILES_BASE"];
 
 /// `/console…` and `/admin/…`. Off (404) without `ADMIN_TOKEN`.
 pub async fn route(req: Request, env: &Env, path: &str, method: &Method) -> Outcome {
@@ -186,9 +187,28 @@ async fn login(mut req: Request, token: &str) -> Outcome {
         log(json!({ "console": "login_refused" }));
         return login_page(401, Some("That token is not the admin token."));
     }
-    let value = session::issue(token, now_secs());
+    let Some(nonce) = random_nonce() else {
+        return crate::config_error(config::ConfigError(
+            "crypto.getRandomValues is unavailable".into(),
+        ));
+    };
+    let value = session::issue(token, now_secs(), &nonce);
     log(json!({ "console": "login" }));
     redirect("/console/").with_header("set-cookie", session::set_cookie(&value))
+}
+
+/// 16 bytes from the runtime's CSPRNG (`crypto.getRandomValues`) for a new session.
+fn random_nonce() -> Option<[u8; 16]> {
+    use worker::js_sys::{global, Function, Reflect, Uint8Array};
+    use worker::wasm_bindgen::JsCast;
+    let crypto = Reflect::get(&global(), &"crypto".into()).ok()?;
+    let fill: Function = Reflect::get(&crypto, &"getRandomValues".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    let bytes = Uint8Array::new_with_length(16);
+    fill.call1(&crypto, &bytes).ok()?;
+    bytes.to_vec().try_into().ok()
 }
 
 /// `POST /console/logout` (`csrf`): ends the session in the browser.
@@ -223,7 +243,7 @@ fn page(req: &Request, token: &str, path: &str) -> Outcome {
 }
 
 async fn admin_get(req: &Request, env: &Env, path: &str) -> Outcome {
-    let outcome = match path {
+    match path {
         "/admin/stats" => stats_route(req, env).await,
         "/admin/orders" => search_route(req, env).await,
         "/admin/payouts" => payouts_route(env).await,
@@ -232,8 +252,7 @@ async fn admin_get(req: &Request, env: &Env, path: &str) -> Outcome {
             order_route(req, env, p.trim_start_matches("/admin/orders/")).await
         }
         _ => Outcome::new(404, "not_found"),
-    };
-    outcome.with_header("cache-control", "no-store")
+    }
 }
 
 fn unavailable(what: &'static str, e: &worker::Error) -> Outcome {
@@ -373,10 +392,10 @@ fn config_route(env: &Env) -> Outcome {
         .iter()
         .map(|name| (name.to_string(), json!(text(env, name))))
         .collect();
-    settings.insert(
-        "DOWNSTREAM_URL".into(),
-        json!(text(env, "DOWNSTREAM_URL").map(|u| without_credentials(&u))),
-    );
+    for name in URL_SETTINGS {
+        let url = text(env, name).map(|u| without_credentials(&u));
+        settings.insert(name.into(), json!(url));
+    }
     settings.insert(
         "MAPPING_JSON".into(),
         json!(text(env, "MAPPING_JSON").map(|_| "set")),

@@ -827,7 +827,11 @@ async fn admin(
     action: impl std::future::Future<Output = Outcome>,
 ) -> Outcome {
     match console::authorize(req, env) {
-        Ok(()) => action.await,
+        // Admin answers may carry order, payout and letter data: never cached, never sniffed.
+        Ok(()) => action
+            .await
+            .with_header("cache-control", "no-store")
+            .with_header("x-content-type-options", "nosniff"),
         Err(refused) => refused,
     }
 }
