@@ -105,10 +105,20 @@ test('admin routes without or with a wrong token are refused', async () => {
 
 test('huge and chunked bodies', async () => {
   const huge = 'x'.repeat(8 * 1024 * 1024);
-  let res = await fetchWorker('/webhooks/stripe', { method: 'POST', body: huge, headers: { 'stripe-signature': sign(huge) } });
-  notServerError(res, 'huge body');
-  assert.ok(res.status >= 400);
-  await res.arrayBuffer();
+  let res;
+  try {
+    res = await fetchWorker('/webhooks/stripe', { method: 'POST', body: huge, headers: { 'stripe-signature': sign(huge) } });
+  } catch (e) {
+    // The runtime may answer 413 and close before the 8 MB upload ends: the client then sees
+    // the connection cut (refused, nothing accepted). Any other failure is a failure.
+    const code = e.cause && e.cause.code;
+    assert.ok(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET'].includes(code), `huge body: ${e} ${code}`);
+  }
+  if (res) {
+    notServerError(res, 'huge body');
+    assert.ok(res.status >= 400);
+    await res.arrayBuffer();
+  }
   // A valid event streamed in many small chunks (Transfer-Encoding: chunked) is the same event.
   const body = event('evt_hostile_chunked');
   const stream = new ReadableStream({
