@@ -57,6 +57,58 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// One webhook answer (`status`, `outcome` as the Worker logs them).
+    pub fn webhook(at_ms: u64, status: u16, outcome: &str) -> Tally {
+        Tally {
+            at_ms,
+            received: Received::of(status, outcome),
+            ..Tally::default()
+        }
+    }
+
+    /// A batch of delivery attempts: each forward's event id and whether it was delivered
+    /// (a failed one is retried, so it enters the backlog).
+    pub fn deliveries(at_ms: u64, attempts: impl IntoIterator<Item = (String, bool)>) -> Tally {
+        let mut tally = Tally {
+            at_ms,
+            ..Tally::default()
+        };
+        for (id, delivered) in attempts {
+            if delivered {
+                tally.deliveries.delivered += 1;
+                tally.settled.push(id);
+            } else {
+                tally.deliveries.retried += 1;
+                tally.retrying.push(id);
+            }
+        }
+        tally
+    }
+
+    /// A batch of dead letters: each forward's event id and whether it was kept (a kept one
+    /// leaves the backlog; one not kept comes again).
+    pub fn dead_letters(at_ms: u64, letters: impl IntoIterator<Item = (String, bool)>) -> Tally {
+        let mut tally = Tally {
+            at_ms,
+            ..Tally::default()
+        };
+        for (id, _) in letters.into_iter().filter(|(_, kept)| *kept) {
+            tally.deliveries.dead_lettered += 1;
+            tally.settled.push(id);
+        }
+        tally
+    }
+
+    /// Dead letters queued again for delivery.
+    pub fn replayed(at_ms: u64, replayed: u64) -> Tally {
+        let mut tally = Tally {
+            at_ms,
+            ..Tally::default()
+        };
+        tally.deliveries.replayed = replayed;
+        tally
+    }
+
     pub fn is_empty(&self) -> bool {
         self.received == Received::default()
             && self.deliveries == Deliveries::default()
@@ -170,6 +222,20 @@ pub fn overview(stored: &[Bucket], now_ms: u64, hours: u64) -> Overview {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tallies_of_batches_count_each_forward_once() {
+        let ids = |n: usize| (0..n).map(|i| format!("evt_{i}"));
+        let t = Tally::deliveries(5, ids(3).zip([true, false, true]));
+        assert_eq!((t.deliveries.delivered, t.deliveries.retried), (2, 1));
+        assert_eq!((t.settled.len(), t.retrying.len()), (2, 1));
+        let t = Tally::dead_letters(5, ids(3).zip([true, false, true]));
+        assert_eq!((t.deliveries.dead_lettered, t.settled.len()), (2, 2));
+        assert!(t.retrying.is_empty());
+        assert_eq!(Tally::replayed(5, 4).deliveries.replayed, 4);
+        assert_eq!(Tally::webhook(5, 200, "duplicate").received.duplicate, 1);
+        assert!(Tally::replayed(5, 0).is_empty());
+    }
 
     const T: u64 = 1_800_000_000_000; // an exact hour
 

@@ -431,14 +431,7 @@ fn without_credentials(url: &str) -> String {
 /// What the replay of dead letters adds to the counters.
 pub async fn count_replayed(env: &Env, replayed: u64) {
     if replayed > 0 {
-        let tally = stripe_bridge::console::stats::Tally {
-            at_ms: crate::now_ms(),
-            deliveries: stripe_bridge::console::stats::Deliveries {
-                replayed,
-                ..Default::default()
-            },
-            ..Default::default()
-        };
+        let tally = stripe_bridge::console::stats::Tally::replayed(crate::now_ms(), replayed);
         stats::add(env, tally).await;
     }
 }

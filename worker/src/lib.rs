@@ -29,6 +29,7 @@ use std::time::Duration;
 use futures_util::future::{join_all, select, Either};
 use serde::Serialize;
 use serde_json::json;
+use stripe_bridge::console::stats::Tally;
 use stripe_bridge::delivery::{
     dead_letter_key, dedup_key, is_delivered, redact_personal, DedupEntry, DeliveryState,
     ForwardMessage,
@@ -133,11 +134,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let latency_ms = now_ms().saturating_sub(started);
     if path == WEBHOOK_PATH {
         // Counted after the answer is sent: the console's figures never slow Stripe's request.
-        let tally = stripe_bridge::console::stats::Tally {
-            at_ms: started,
-            received: stripe_bridge::console::stats::Received::of(outcome.status, outcome.outcome),
-            ..Default::default()
-        };
+        let tally = Tally::webhook(started, outcome.status, outcome.outcome);
         ctx.wait_until(async move { stats::add(&env, tally).await });
     }
     let mut line = json!({
@@ -528,17 +525,8 @@ async fn queue(batch: MessageBatch<ForwardMessage>, env: Env, _ctx: Context) -> 
         .collect();
     if batch.queue() == dlq_name(&env) {
         let kept = join_all(messages.iter().map(|m| keep_dead_letter(&env, m))).await;
-        let mut tally = stripe_bridge::console::stats::Tally {
-            at_ms: now_ms(),
-            ..Default::default()
-        };
-        for (m, kept) in messages.iter().zip(kept) {
-            if kept {
-                tally.deliveries.dead_lettered += 1;
-                tally.settled.push(m.body().event_id.clone());
-            }
-        }
-        stats::add(&env, tally).await;
+        let letters = messages.iter().map(|m| m.body().event_id.clone()).zip(kept);
+        stats::add(&env, Tally::dead_letters(now_ms(), letters)).await;
         return Ok(());
     }
     let config = match ForwardConfig::from_env(&env) {
@@ -557,21 +545,11 @@ async fn queue(batch: MessageBatch<ForwardMessage>, env: Env, _ctx: Context) -> 
         }
     };
     let delivered = join_all(messages.iter().map(|m| deliver(&env, &config, m))).await;
-    let mut tally = stripe_bridge::console::stats::Tally {
-        at_ms: now_ms(),
-        ..Default::default()
-    };
-    for (m, delivered) in messages.iter().zip(delivered) {
-        let id = m.body().event_id.clone();
-        if delivered {
-            tally.deliveries.delivered += 1;
-            tally.settled.push(id);
-        } else {
-            tally.deliveries.retried += 1;
-            tally.retrying.push(id);
-        }
-    }
-    stats::add(&env, tally).await;
+    let attempts = messages
+        .iter()
+        .map(|m| m.body().event_id.clone())
+        .zip(delivered);
+    stats::add(&env, Tally::deliveries(now_ms(), attempts)).await;
     Ok(())
 }
 
