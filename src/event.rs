@@ -205,8 +205,9 @@ impl<'de, O: Deserialize<'de>> Deserialize<'de> for DataObject<O> {
 }
 
 /// A [`StripeObject`] read only from a JSON object (serde's derived reader would also take an
-/// array's items as the fields, in order).
-struct ObjectOnly(StripeObject);
+/// array's items as the fields, in order). Boxed: the struct is large (over 2 KB), and moving
+/// it through the envelope's layers by value cost a sixth of normalization in copies.
+struct ObjectOnly(Box<StripeObject>);
 
 impl<'de> Deserialize<'de> for ObjectOnly {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -218,7 +219,7 @@ impl<'de> Deserialize<'de> for ObjectOnly {
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ObjectOnly, A::Error> {
                 StripeObject::deserialize(de::value::MapAccessDeserializer::new(map))
-                    .map(ObjectOnly)
+                    .map(|object| ObjectOnly(Box::new(object)))
             }
         }
         d.deserialize_map(ObjectVisitor)
@@ -230,7 +231,7 @@ impl Event {
     /// (every well-formed event: the fast path of normalization). `None`: read them with
     /// [`Event::from_slice`] and [`Event::read_object`], which decide exactly what is wrong.
     /// The event returned carries no raw object ([`Event::object_json`] is `None`).
-    pub fn parse_with_object(json: &[u8]) -> Option<(Event, StripeObject)> {
+    pub fn parse_with_object(json: &[u8]) -> Option<(Event, Box<StripeObject>)> {
         // Read as text, so the object's reader is the one `read_object` uses (one copy of it
         // in the .wasm).
         let text = std::str::from_utf8(json).ok()?;
@@ -272,7 +273,7 @@ impl Event {
 
     /// Reads `data.object` (`None` when the event has none). A field of an unexpected type is
     /// dropped, unless its name is in `needed`: then the object is [`Unreadable`].
-    pub fn read_object(&self, needed: &[&str]) -> Result<Option<StripeObject>, Unreadable> {
+    pub fn read_object(&self, needed: &[&str]) -> Result<Option<Box<StripeObject>>, Unreadable> {
         let Some(raw) = self.object_json() else {
             return Ok(None);
         };
@@ -298,7 +299,7 @@ fn last_key_wins(json: &[u8]) -> Option<String> {
 
 /// The slow path of [`Event::read_object`]: find the top-level fields that cannot be read (each
 /// tried alone, with the same parser), refuse if one is needed, else read the rest.
-fn read_leniently(raw: &str, needed: &[&str]) -> Result<StripeObject, Unreadable> {
+fn read_leniently(raw: &str, needed: &[&str]) -> Result<Box<StripeObject>, Unreadable> {
     let fields: BTreeMap<String, &RawValue> =
         serde_json::from_str(raw).map_err(|_| Unreadable {
             reason: "data.object is not a JSON object".to_owned(),

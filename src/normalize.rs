@@ -345,7 +345,7 @@ pub fn normalize_json(json: &[u8], options: &NormalizeOptions) -> Result<Record,
         };
         return Ok(match guarded(&event, options) {
             Some(record) => record,
-            None => from_object(&event, kind, rule, obj, options),
+            None => from_object(&event, kind, rule, &obj, options),
         });
     }
     Ok(normalize(&Event::from_slice(json)?, options))
@@ -623,7 +623,7 @@ pub fn normalize(event: &Event, options: &NormalizeOptions) -> Record {
         Ok(None) => return Record::unreadable(event, "data.object is missing"),
         Err(e) => return Record::unreadable(event, e.reason),
     };
-    from_object(event, kind, rule, obj, options)
+    from_object(event, kind, rule, &obj, options)
 }
 
 /// The record of an event of a mode or account the options do not accept (`ignored`, with the
@@ -643,7 +643,7 @@ fn from_object(
     event: &Event,
     kind: &'static str,
     rule: Rule,
-    obj: StripeObject,
+    obj: &StripeObject,
     options: &NormalizeOptions,
 ) -> Record {
     if obj.object.as_deref().is_some_and(|o| o != kind) {
@@ -672,10 +672,10 @@ fn from_object(
     record.object_id = obj.id.clone();
     record.currency = currency.map(|c| c.code().to_owned());
     record.customer_id = id_of(&obj.customer);
-    record.order_ref = order_ref(&obj, &options.order_keys);
+    record.order_ref = order_ref(obj, &options.order_keys);
 
     let mut facts = Facts::default();
-    read_kind(kind, &obj, &mut record, &mut facts);
+    read_kind(kind, obj, &mut record, &mut facts);
     record.status = match rule {
         // A setup-mode Checkout Session saves a payment method; no money moves.
         _ if kind == "checkout.session" && obj.mode.as_deref() == Some("setup") => Status::Ignored,
@@ -683,7 +683,7 @@ fn from_object(
         Rule::FromObject => facts.object_status.unwrap_or(Status::Ignored),
         Rule::ChargeSucceeded if obj.captured == Some(false) => Status::Authorized,
         Rule::ChargeSucceeded => Status::Paid,
-        Rule::ChargeRefunded => charge_refund_status(&obj),
+        Rule::ChargeRefunded => charge_refund_status(obj),
     };
     if record.status == Status::Ignored {
         // An object in a state we do not map: keep only the envelope.

@@ -11,6 +11,7 @@ import {
   currencyExponent as wasmExponent,
   WasmStandardWebhook,
 } from '../build/wasm/stripe_bridge.js';
+import { recordOf, RECORD_KEYS } from '../build/wasm/record-shape.mjs';
 import { core } from './runtime.mjs';
 import { callWith, makeError } from './errors.mjs';
 
@@ -29,6 +30,41 @@ export {
 export const DEFAULT_TOLERANCE = 300;
 
 const call = (fn) => callWith(core, fn);
+
+const FIELD_COUNT = RECORD_KEYS.length;
+
+/**
+ * A record from the webhook module: packed (`\u0001`, then per field a tag, its text and
+ * `\u0000`; see pkg-js/common/src/packed.rs) or, should a record ever not pack, JSON text.
+ */
+function record(text) {
+  if (text.charCodeAt(0) !== 1) return JSON.parse(text);
+  const values = new Array(FIELD_COUNT);
+  let pos = 1;
+  for (let i = 0; i < FIELD_COUNT; i++) {
+    const end = text.indexOf('\u0000', pos);
+    values[i] = packedValue(text, pos, end);
+    pos = end + 1;
+  }
+  return recordOf(values);
+}
+
+function packedValue(text, pos, end) {
+  switch (text.charCodeAt(pos)) {
+    case 0x6e: // n
+      return null;
+    case 0x73: // s
+      return text.slice(pos + 1, end);
+    case 0x69: // i: an integer, read as JSON.parse reads one
+      return Number(text.slice(pos + 1, end));
+    case 0x74: // t
+      return true;
+    case 0x66: // f
+      return false;
+    default: // j: JSON
+      return JSON.parse(text.slice(pos + 1, end));
+  }
+}
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -88,6 +124,7 @@ function cached(map, key, make) {
       const [oldestKey, oldest] = map.entries().next().value;
       map.delete(oldestKey);
       if (lastVerifier.verifier === oldest) lastVerifier = { secret: undefined, tolerance: undefined, verifier: undefined };
+      if (defaultNormalizer === oldest) defaultNormalizer = undefined;
       oldest.free();
     }
     map.set(key, value);
@@ -118,7 +155,18 @@ function buildVerifier(secret, tolerance) {
   return cached(verifiers, key, () => call(() => new WasmVerifier(secrets, tolerance === false ? undefined : tolerance)));
 }
 
+// The normalizer of the default options (most calls pass no order keys, mode or accounts).
+let defaultNormalizer;
+
 function normalizerFor(options) {
+  if (options === undefined || (options.orderKeys === undefined && options.mode === undefined && options.accounts === undefined)) {
+    if (defaultNormalizer === undefined) defaultNormalizer = buildNormalizer(options);
+    return defaultNormalizer;
+  }
+  return buildNormalizer(options);
+}
+
+function buildNormalizer(options) {
   const keys = options && options.orderKeys;
   if (keys !== undefined && (!Array.isArray(keys) || keys.some((k) => typeof k !== 'string'))) {
     throw makeError('argument', 'invalid_argument', '`orderKeys` must be an array of strings.');
@@ -197,12 +245,11 @@ export function verifyAndNormalize(payload, header, secret, options) {
     const verifier = verifierFor(secret, options);
     const now = nowSeconds(options && options.now);
     const { computed } = platformMacs(macs, bytes, h, secret);
-    return JSON.parse(call(() => verifier.verifyMacsAndNormalize(h, bytes, now, computed, normalizerFor(options))));
+    return record(call(() => verifier.verifyMacsAndNormalize(h, bytes, now, computed, normalizerFor(options))));
   }
-  const json = call(() =>
-    verifierFor(secret, options).verifyAndNormalize(bytes, h, nowSeconds(options && options.now), normalizerFor(options)),
+  return record(
+    call(() => verifierFor(secret, options).verifyAndNormalize(bytes, h, nowSeconds(options && options.now), normalizerFor(options))),
   );
-  return JSON.parse(json);
 }
 
 /** Normalizes a Stripe event (an object, JSON text or bytes) into the platform-neutral record. */
@@ -215,7 +262,7 @@ export function normalizeEvent(event, options) {
   } else {
     throw makeError('argument', 'invalid_argument', 'normalizeEvent takes an event object, JSON text or bytes.');
   }
-  return JSON.parse(call(() => normalizerFor(options).normalize(bytes)));
+  return record(call(() => normalizerFor(options).normalize(bytes)));
 }
 
 /**

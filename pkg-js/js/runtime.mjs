@@ -50,8 +50,10 @@ export const finance = makeRuntime('the stripe-bridge/finance WebAssembly module
 /** A native-MAC provider from a Node-style `createHmac` (Node's or workerd's node:crypto). */
 export function macsWith(createHmac) {
   return (secrets, timestamp, payload) => {
-    const out = new Uint8Array(32 * secrets.length);
     const prefix = `${timestamp}.`;
+    // One secret (the usual case): the digest itself, without a copy.
+    if (secrets.length === 1) return createHmac('sha256', secrets[0]).update(prefix).update(payload).digest();
+    const out = new Uint8Array(32 * secrets.length);
     for (let i = 0; i < secrets.length; i++) {
       out.set(createHmac('sha256', secrets[i]).update(prefix).update(payload).digest(), 32 * i);
     }

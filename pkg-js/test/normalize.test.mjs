@@ -121,6 +121,27 @@ describe('normalizeEvent', () => {
       assert.deepEqual(sb.normalizeEvent(bytes), expected, name);
     }
   });
+
+  // Records cross from wasm packed (values only, NUL after each; see packed.rs): values with
+  // NUL, control characters, non-ASCII text, nested objects, big and negative integers must
+  // read back exactly as the CLI's JSON has them, keys in the same order.
+  test('awkward values read back exactly as the Rust CLI gives them', { skip: !existsSync(cli) && 'build the CLI first (cargo build)' }, () => {
+    const awkward = ['A\u0000B', '\u0001', 'Zoë 🧾 ß\n\t"\\', '', 'x'.repeat(300), '\u2028'];
+    const failed = JSON.parse(fixture('pi_succeeded_basil.json'));
+    for (const [i, text] of awkward.entries()) {
+      const event = structuredClone(failed);
+      event.type = 'payment_intent.payment_failed';
+      event.data.object.metadata = { order_id: text };
+      event.data.object.status = 'requires_payment_method';
+      event.data.object.last_payment_error = { code: 'card_declined', message: text, decline_code: i % 2 ? 'insufficient_funds' : undefined };
+      event.data.object.amount = [0, 1, -1, 2 ** 53 + 1, 9007199254740993, 999999999999][i];
+      const bytes = Buffer.from(JSON.stringify(event));
+      const expected = JSON.parse(execFileSync(cli, ['normalize'], { input: bytes }));
+      const got = sb.normalizeEvent(bytes);
+      assert.deepEqual(got, expected, JSON.stringify(text));
+      assert.deepEqual(Object.keys(got), Object.keys(expected));
+    }
+  });
 });
 
 describe('verifyAndNormalize', () => {

@@ -1,5 +1,6 @@
 //! What the wasm-bindgen crates of the npm package share: turning core errors into the
-//! `{ kind, code, message }` objects the JS wrapper expects, and argument checks.
+//! `{ kind, code, message }` objects the JS wrapper expects, argument checks, and the packed
+//! form records cross the boundary in ([`packed`]).
 
 #![forbid(unsafe_code)]
 #![deny(
@@ -8,6 +9,8 @@
     clippy::panic,
     clippy::indexing_slicing
 )]
+
+pub mod packed;
 
 use js_sys::{Object, Reflect};
 use stripe_bridge::Error;
