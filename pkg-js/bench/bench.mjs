@@ -120,7 +120,7 @@ try {
     console.log(`\n${name} (${Buffer.byteLength(body)} B)`);
     console.log(`  ${'stripe-node constructEventAsync'.padEnd(44)} ${fmt(base)} ops/s  1.00x`);
     for (const [mf, label] of [[plain, 'wasm HMAC'], [compat, 'nodejs_compat HMAC']]) {
-      for (const impl of ['ours-verifyHeader', 'ours-constructEvent', 'ours-verifyAndNormalize']) {
+      for (const impl of ['ours-verifyHeader', 'ours-constructEvent', 'ours-verifyAndNormalize', 'ours-constructEventAsync', 'ours-verifyAndNormalizeAsync']) {
         const ops = await rate(mf, impl);
         console.log(`  ${`${impl.replace('-', ' ')} (${label})`.padEnd(44)} ${fmt(ops)} ops/s  ${(ops / base).toFixed(2)}x`);
       }

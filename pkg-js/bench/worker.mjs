@@ -1,6 +1,6 @@
 // Benchmark Worker: runs N verifications inside workerd per request, so the caller can time
 // them from outside (workerd's clock does not advance during pure computation).
-import { constructEvent, verifyAndNormalize, verifyHeader } from '../dist/workerd.mjs';
+import { constructEvent, constructEventAsync, verifyAndNormalize, verifyAndNormalizeAsync, verifyHeader } from '../dist/workerd.mjs';
 import Stripe from '../build/stripe-worker.mjs';
 
 const stripe = new Stripe('sk_test_bench_offline');
@@ -31,6 +31,12 @@ export default {
           break;
         case 'ours-verifyAndNormalize':
           last = verifyAndNormalize(body, header, env.SECRET, now);
+          break;
+        case 'ours-constructEventAsync':
+          last = await constructEventAsync(body, header, env.SECRET, now);
+          break;
+        case 'ours-verifyAndNormalizeAsync':
+          last = await verifyAndNormalizeAsync(body, header, env.SECRET, now);
           break;
         default:
           return new Response(`unknown impl ${impl}`, { status: 400 });

@@ -66,7 +66,6 @@ function packedValue(text, pos, end) {
   }
 }
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 function payloadBytes(payload) {
@@ -222,7 +221,11 @@ export function verifyHeader(payload, header, secret, options) {
 export function constructEvent(payload, header, secret, options) {
   const body = typeof payload === 'string' ? payload : payloadBytes(payload);
   verifyPayload(body, headerString(header), secret, options);
-  const text = typeof body === 'string' ? body : decoder.decode(body);
+  return parsedEvent(typeof body === 'string' ? body : decoder.decode(body));
+}
+
+/** The event of a verified body's text, or a StripeEventError. */
+function parsedEvent(text) {
   let event;
   try {
     event = JSON.parse(text);
@@ -252,13 +255,63 @@ export function verifyAndNormalize(payload, header, secret, options) {
   );
 }
 
+/**
+ * The asynchronous functions: where the platform's only native HMAC is the Web Crypto API
+ * (workerd without nodejs_compat, browsers) they hash with it, which is faster than SHA-256 in
+ * wasm; elsewhere they do what the synchronous ones do. The core still reads the header,
+ * compares in constant time and checks the tolerance. Errors are rejections.
+ */
+async function verifiedAsync(payload, header, secret, options, then) {
+  // The body is read before the first await, into an array of its own (the synchronous
+  // functions' reused encoding buffer could be overwritten by another call meanwhile).
+  const bytes = typeof payload === 'string' ? ownedUtf8.encode(payload) : payloadBytes(payload);
+  const h = headerString(header);
+  const macs = core.nativeMacs() || core.asyncMacs();
+  if (!macs) return then(bytes, h, undefined);
+  const t = call(() => wasmSignedTimestamp(h, bytes.byteLength));
+  return then(bytes, h, await macs(secretList(secret), t, bytes));
+}
+
+const ownedUtf8 = new TextEncoder();
+
+/** verifyHeader, with the Web Crypto API's HMAC where that is the platform's native one. */
+export function verifyHeaderAsync(payload, header, secret, options) {
+  return verifiedAsync(payload, header, secret, options, (bytes, h, computed) => {
+    if (computed === undefined) return verifyHeader(bytes, h, secret, options);
+    const verifier = verifierFor(secret, options);
+    call(() => verifier.verifyMacs(h, bytes.byteLength, nowSeconds(options && options.now), computed));
+    return true;
+  });
+}
+
+/** constructEvent, with the Web Crypto API's HMAC where that is the platform's native one (like stripe-node's constructEventAsync). */
+export function constructEventAsync(payload, header, secret, options) {
+  return verifiedAsync(payload, header, secret, options, (bytes, h, computed) => {
+    if (computed === undefined) return constructEvent(bytes, h, secret, options);
+    const verifier = verifierFor(secret, options);
+    call(() => verifier.verifyMacs(h, bytes.byteLength, nowSeconds(options && options.now), computed));
+    return parsedEvent(decoder.decode(bytes));
+  });
+}
+
+/** verifyAndNormalize, with the Web Crypto API's HMAC where that is the platform's native one. */
+export function verifyAndNormalizeAsync(payload, header, secret, options) {
+  return verifiedAsync(payload, header, secret, options, (bytes, h, computed) => {
+    if (computed === undefined) return verifyAndNormalize(bytes, h, secret, options);
+    // Looked up after the await: a cache eviction meanwhile would have freed an earlier one.
+    const verifier = verifierFor(secret, options);
+    const now = nowSeconds(options && options.now);
+    return record(call(() => verifier.verifyMacsAndNormalize(h, bytes, now, computed, normalizerFor(options))));
+  });
+}
+
 /** Normalizes a Stripe event (an object, JSON text or bytes) into the platform-neutral record. */
 export function normalizeEvent(event, options) {
   let bytes;
   if (typeof event === 'string' || event instanceof Uint8Array || event instanceof ArrayBuffer) {
     bytes = payloadBytes(event);
   } else if (event !== null && typeof event === 'object') {
-    bytes = encoder.encode(JSON.stringify(event));
+    bytes = core.utf8(JSON.stringify(event));
   } else {
     throw makeError('argument', 'invalid_argument', 'normalizeEvent takes an event object, JSON text or bytes.');
   }

@@ -1,6 +1,9 @@
 // Browser and bundler entry: fetch and instantiate the wasm once with `await init()`.
 import initWasm, { initSync as initWasmSync } from '../build/wasm/stripe_bridge.js';
-import { browserLoader, core } from './runtime.mjs';
+import { browserLoader, core, macsWithSubtle } from './runtime.mjs';
+
+// The *Async functions hash with the Web Crypto API (secure contexts only; elsewhere in wasm).
+if (globalThis.crypto?.subtle) core.setAsyncMacs(macsWithSubtle(globalThis.crypto.subtle));
 
 core.setNotReadyHint('call `await init()` (or initSync) before using stripe-bridge in the browser');
 

@@ -315,6 +315,22 @@ export function verifyAndNormalize(
   secret: string | string[],
   options?: VerifyOptions & NormalizeOptions,
 ): NormalizedRecord;
+/**
+ * The asynchronous variants: where the platform's only native HMAC is the Web Crypto API
+ * (workerd without nodejs_compat, browsers in a secure context) they hash with it (faster than
+ * SHA-256 in wasm); in Node they do what the synchronous ones do. Errors are rejections with
+ * the same classes and codes.
+ */
+export function verifyHeaderAsync(payload: Payload, header: string | Uint8Array | null | undefined, secret: string | string[], options?: VerifyOptions): Promise<true>;
+/** constructEvent, asynchronously (see verifyHeaderAsync); like stripe-node's constructEventAsync. */
+export function constructEventAsync(payload: Payload, header: string | Uint8Array | null | undefined, secret: string | string[], options?: VerifyOptions): Promise<StripeEvent>;
+/** verifyAndNormalize, asynchronously (see verifyHeaderAsync): the fast path in workerd without nodejs_compat. */
+export function verifyAndNormalizeAsync(
+  payload: Payload,
+  header: string | Uint8Array | null | undefined,
+  secret: string | string[],
+  options?: VerifyOptions & NormalizeOptions,
+): Promise<NormalizedRecord>;
 /** Normalizes an event object, JSON text or bytes. */
 export function normalizeEvent(event: object | string | Uint8Array | ArrayBuffer, options?: NormalizeOptions): NormalizedRecord;
 /** What a record status is about; only `payment` and `flag` records concern an order. */

@@ -12,7 +12,5 @@ core.markReady();
 
 // HMAC with Node's OpenSSL; header parsing, comparison and tolerance stay in the core.
 core.setNativeMacs(macsWith(createHmac));
-// String bodies to UTF-8 with Node's Buffer (a Uint8Array), faster than TextEncoder here.
-core.setUtf8Encoder((text) => Buffer.from(text, 'utf8'));
 
 export * from './api.mjs';

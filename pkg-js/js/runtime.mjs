@@ -1,19 +1,31 @@
 // Per-module state (internal; not re-exported): whether the wasm is instantiated, and an
 // optional native HMAC provider.
 
+/** Bodies above this many bytes (worst case) are encoded into a fresh array, not kept around. */
+const SCRATCH_LIMIT = 1024 * 1024;
+
 export function makeRuntime(defaultHint) {
   let ready = false;
   let hint = defaultHint;
   let macProvider = null;
+  let asyncMacProvider = null;
   const textEncoder = new TextEncoder();
-  let utf8 = (text) => textEncoder.encode(text);
+  // String bodies are encoded into one reused buffer (`encodeInto`: 0.18 µs for 3 KB in Node,
+  // against 0.95 µs for Buffer.from and 1.8 µs for TextEncoder.encode, which allocate). The
+  // bytes are only valid until the next call: every caller hands them to the HMAC and to wasm
+  // (which copies them) synchronously and never keeps them.
+  let scratch = new Uint8Array(16 * 1024);
   return {
-    /** UTF-8 bytes of a string body (Node's Buffer.from is faster than TextEncoder there). */
-    setUtf8Encoder(encode) {
-      utf8 = encode;
-    },
+    /** UTF-8 bytes of a string body, in the reused buffer (see above). */
     utf8(text) {
-      return utf8(text);
+      // UTF-8 needs at most 3 bytes per UTF-16 code unit.
+      const need = text.length * 3;
+      if (need > scratch.length) {
+        if (need > SCRATCH_LIMIT) return textEncoder.encode(text);
+        scratch = new Uint8Array(need);
+      }
+      const { written } = textEncoder.encodeInto(text, scratch);
+      return scratch.subarray(0, written);
     },
     markReady() {
       ready = true;
@@ -34,6 +46,14 @@ export function makeRuntime(defaultHint) {
     },
     nativeMacs() {
       return macProvider;
+    },
+    // An asynchronous platform HMAC (the Web Crypto API) for the *Async functions where no
+    // synchronous native one exists: same signature, returns a Promise.
+    setAsyncMacs(provider) {
+      asyncMacProvider = provider;
+    },
+    asyncMacs() {
+      return asyncMacProvider;
     },
   };
 }
@@ -57,6 +77,43 @@ export function macsWith(createHmac) {
     for (let i = 0; i < secrets.length; i++) {
       out.set(createHmac('sha256', secrets[i]).update(prefix).update(payload).digest(), 32 * i);
     }
+    return out;
+  };
+}
+
+/**
+ * An asynchronous MAC provider from the Web Crypto API (workerd without nodejs_compat,
+ * browsers): native HMAC-SHA256, about three times faster than SHA-256 in wasm for a 3 KB body
+ * in workerd. Each secret's key is imported once and kept (as a non-extractable CryptoKey).
+ */
+export function macsWithSubtle(subtle) {
+  const importing = new Map();
+  const imported = new Map();
+  const encoder = new TextEncoder();
+  const keyFor = (secret) => {
+    let key = importing.get(secret);
+    if (key === undefined) {
+      if (importing.size >= 32) {
+        const oldest = importing.keys().next().value;
+        importing.delete(oldest);
+        imported.delete(oldest);
+      }
+      key = subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+      importing.set(secret, key);
+      // Kept once imported; a failed import is forgotten, so the next call tries again.
+      key.then((k) => importing.get(secret) === key && imported.set(secret, k), () => importing.delete(secret));
+    }
+    return key;
+  };
+  const sign = async (secret, signed) => new Uint8Array(await subtle.sign('HMAC', imported.get(secret) ?? (await keyFor(secret)), signed));
+  return async (secrets, timestamp, payload) => {
+    const prefix = encoder.encode(`${timestamp}.`);
+    const signed = new Uint8Array(prefix.length + payload.length);
+    signed.set(prefix);
+    signed.set(payload, prefix.length);
+    if (secrets.length === 1) return sign(secrets[0], signed);
+    const out = new Uint8Array(32 * secrets.length);
+    for (let i = 0; i < secrets.length; i++) out.set(await sign(secrets[i], signed), 32 * i);
     return out;
   };
 }

@@ -1,7 +1,7 @@
 // Cloudflare Workers / workerd entry: the runtime imports the .wasm as a compiled module.
 import wasmModule from './stripe_bridge_bg.wasm';
 import { initSync } from '../build/wasm/stripe_bridge.js';
-import { core, macsWith } from './runtime.mjs';
+import { core, macsWith, macsWithSubtle } from './runtime.mjs';
 
 initSync({ module: wasmModule });
 core.markReady();
@@ -10,5 +10,7 @@ core.markReady();
 // node:crypto, reachable without a static import (which would fail without the flag).
 const nodeCrypto = globalThis.process?.getBuiltinModule?.('node:crypto');
 if (typeof nodeCrypto?.createHmac === 'function') core.setNativeMacs(macsWith(nodeCrypto.createHmac));
+// Without it, the *Async functions hash with the Web Crypto API (native, but asynchronous).
+if (globalThis.crypto?.subtle) core.setAsyncMacs(macsWithSubtle(globalThis.crypto.subtle));
 
 export * from './api.mjs';

@@ -33,6 +33,44 @@ for (const [label, getApi] of [
         return true;
       });
 
+    test('the async functions agree with the synchronous ones (results and rejections)', async () => {
+      const event = '{"id":"evt_1","object":"event","type":"charge.succeeded","created":1,"data":{"object":{"id":"ch_1","object":"charge","amount":1050,"currency":"eur","paid":true}}}';
+      const signed = `t=${T},v1=${v1(event, SECRET, T)}`;
+      for (const body of [event, Buffer.from(event)]) {
+        assert.equal(await sb.verifyHeaderAsync(body, signed, SECRET, opts), true);
+        assert.deepEqual(await sb.constructEventAsync(body, signed, ['whsec_other', SECRET], opts), JSON.parse(event));
+        const record = await sb.verifyAndNormalizeAsync(body, signed, SECRET, opts);
+        assert.deepEqual(record, sb.verifyAndNormalize(body, signed, SECRET, opts));
+        assert.equal(record.amount, '10.50');
+      }
+      const bad = [
+        [BODY, header, 'whsec_wrong', opts, 'no_match'],
+        [`${BODY} `, header, SECRET, opts, 'no_match'],
+        [BODY, header, SECRET, { now: T + 301 }, 'timestamp_outside_tolerance'],
+        [BODY, '', SECRET, opts, 'no_header'],
+        [BODY, 't=x', SECRET, opts, 'malformed_header'],
+      ];
+      for (const [body, h, secret, o, code] of bad) {
+        rejects(() => sb.verifyAndNormalize(body, h, secret, o), code);
+        for (const fn of [sb.verifyHeaderAsync, sb.constructEventAsync, sb.verifyAndNormalizeAsync]) {
+          const promise = fn(body, h, secret, o);
+          assert.ok(promise instanceof Promise, 'errors are rejections, not throws');
+          await assert.rejects(promise, (e) => e instanceof sb.StripeSignatureVerificationError && e.code === code);
+        }
+      }
+    });
+
+    test('string bodies of every size, non-ASCII, one after another (the reused encoding buffer)', async () => {
+      for (const size of [0, 10, 5000, 6000, 60000, 400000]) {
+        const body = `{"id":"evt_big","note":"${'Zoë 🧾 '.repeat(size / 8)}"}`;
+        const h = `t=${T},v1=${v1(body, SECRET, T)}`;
+        assert.equal(sb.verifyHeader(body, h, SECRET, opts), true, `size ${size}`);
+        assert.equal(await sb.verifyHeaderAsync(body, h, SECRET, opts), true);
+        // The previous body's bytes must not leak into the next verification.
+        rejects(() => sb.verifyHeader(body.replace('evt_big', 'evt_bis'), h, SECRET, opts), 'no_match');
+      }
+    });
+
     test('known vector, as stripe-node signs it', () => {
       assert.equal(
         sb.generateTestHeader({ payload: BODY, secret: SECRET, timestamp: T }),

@@ -86,6 +86,47 @@ for (const flags of [[], ['nodejs_compat']]) {
       assert.deepEqual((await again.json()).state, expected);
     });
 
+    test('the async functions give what the synchronous ones give, records and errors', async () => {
+      const secrets = ['whsec_old', 'whsec_workerd'];
+      const post = (path, body, header) => mf.dispatchFetch(`http://localhost${path}`, { method: 'POST', body, headers: header === undefined ? {} : { 'stripe-signature': header } });
+      for (const name of ['checkout_session_completed_clover.json', 'pi_succeeded_basil.json', 'refund_created_basil.json', 'invoice_paid_basil.json']) {
+        const body = fixture(name);
+        // Either secret matches (the first, then the second of the rolled pair).
+        for (const secret of secrets) {
+          const header = sb.generateTestHeader({ payload: body, secret });
+          const record = await (await post('/async', body, header)).json();
+          assert.deepEqual(record, sb.verifyAndNormalize(body, header, secrets), name);
+          assert.deepEqual(await (await post('/async-event', body, header)).json(), JSON.parse(body), name);
+          assert.equal(await (await post('/async-header', body, header)).json(), true);
+        }
+      }
+      // Each failure is the same error, with the same code, as in the synchronous path.
+      const body = fixture('pi_succeeded_basil.json');
+      const t = Math.floor(Date.now() / 1000);
+      const cases = [
+        ['wrong secret', body, sb.generateTestHeader({ payload: body, secret: 'whsec_wrong' }), ''],
+        ['tampered body', `${body} `, sb.generateTestHeader({ payload: body, secret: 'whsec_workerd' }), ''],
+        ['too old', body, sb.generateTestHeader({ payload: body, secret: 'whsec_workerd', timestamp: t - 301 }), `?now=${t}`],
+        ['no header', body, undefined, ''],
+        ['malformed header', body, 't=abc,v1=00', ''],
+      ];
+      for (const [what, payload, header, query] of cases) {
+        let expected;
+        try {
+          sb.verifyAndNormalize(payload, header, secrets, query ? { now: t } : undefined);
+        } catch (e) {
+          expected = { type: e.type, code: e.code };
+        }
+        assert.ok(expected, what);
+        for (const path of ['/async', '/async-event', '/async-header']) {
+          const res = await post(path + query, payload, header);
+          assert.equal(res.status, 400, `${what} ${path}`);
+          const err = await res.json();
+          assert.deepEqual({ type: err.type, code: err.code }, expected, `${what} ${path}`);
+        }
+      }
+    });
+
     test('a bad signature is a StripeSignatureVerificationError inside workerd', async () => {
       const body = fixture('pi_succeeded_basil.json');
       const header = sb.generateTestHeader({ payload: body, secret: 'whsec_wrong' });

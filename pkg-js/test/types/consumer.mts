@@ -2,6 +2,8 @@
 import {
   constructEvent,
   verifyAndNormalize,
+  verifyAndNormalizeAsync,
+  verifyHeaderAsync,
   normalizeEvent,
   generateTestHeader,
   toMinorUnits,
@@ -57,6 +59,10 @@ const event = constructEvent(body, header, ['whsec_x', 'whsec_y'], { tolerance: 
 const id: string = event.id;
 const record: NormalizedRecord = verifyAndNormalize(Buffer.from(body), header, 'whsec_x', { orderKeys: ['order_id'], tolerance: false });
 const status: Status = record.status;
+const later: Promise<NormalizedRecord> = verifyAndNormalizeAsync(body, header, ['whsec_x'], { now: 1 });
+const verified: Promise<true> = verifyHeaderAsync(body, header, 'whsec_x');
+// @ts-expect-error the async variant gives a Promise, not a record
+const notYet: NormalizedRecord = verifyAndNormalizeAsync(body, header, 'whsec_x');
 const amount: string | null = record.amount;
 const minor: number | null = record.amount_minor;
 let state: OrderState | null = null;

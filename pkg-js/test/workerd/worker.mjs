@@ -1,6 +1,6 @@
 // A minimal Worker using the package's workerd entry (the runtime imports the .wasm module).
 import * as main from '../../dist/workerd.mjs';
-import { verifyAndNormalize, constructEvent, toMinorUnits } from '../../dist/workerd.mjs';
+import { verifyAndNormalize, constructEvent, toMinorUnits, verifyAndNormalizeAsync, constructEventAsync, verifyHeaderAsync } from '../../dist/workerd.mjs';
 import { mergeOrderState, upgradeOrderState, mapToTarget } from '../../dist/targets-workerd.mjs';
 import { createCheckoutSession } from '../../dist/payments-workerd.mjs';
 import { fetchPayoutReconciliation } from '../../dist/finance-workerd.mjs';
@@ -32,6 +32,17 @@ export default {
           mapped = mapToTarget(record, 'nopcommerce', { state });
         }
         return Response.json({ state, mapped, mainHasState: 'mergeOrderState' in main || 'upgradeOrderState' in main });
+      }
+      // The asynchronous functions (Web Crypto's HMAC without nodejs_compat), `now` settable.
+      const options = url.searchParams.has('now') ? { now: Number(url.searchParams.get('now')) } : undefined;
+      if (url.pathname === '/async') {
+        return Response.json(await verifyAndNormalizeAsync(body, header, env.SECRET.split(','), options));
+      }
+      if (url.pathname === '/async-event') {
+        return Response.json(await constructEventAsync(body, header, env.SECRET.split(','), options));
+      }
+      if (url.pathname === '/async-header') {
+        return Response.json(await verifyHeaderAsync(new TextEncoder().encode(body), header, env.SECRET.split(','), options));
       }
       if (url.pathname === '/money') {
         return Response.json({ minor: toMinorUnits(url.searchParams.get('amount'), url.searchParams.get('currency')) });
