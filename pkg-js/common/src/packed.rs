@@ -41,6 +41,38 @@ pub fn field_names<T: Serialize>(value: &T) -> Result<Vec<&'static str>, Error> 
     Ok(packer.names.unwrap_or_default())
 }
 
+/// Reads a packed string back as the JSON value of its struct (`names` from [`field_names`]);
+/// `None` when it is not packed or does not hold one value per name. What the JS side does,
+/// for Rust callers and tests.
+pub fn unpack(packed: &str, names: &[&str]) -> Option<serde_json::Value> {
+    use serde_json::Value;
+    let body = packed.strip_prefix(PACKED)?.strip_suffix(END)?;
+    let values: Vec<&str> = body.split(END).collect();
+    if values.len() != names.len() {
+        return None;
+    }
+    let mut object = serde_json::Map::new();
+    for (name, v) in names.iter().zip(values) {
+        let mut chars = v.chars();
+        let tag = chars.next()?;
+        let text = chars.as_str();
+        let value = match tag {
+            'n' => Value::Null,
+            's' => Value::String(text.to_owned()),
+            'i' => match text.parse::<i64>() {
+                Ok(n) => n.into(),
+                Err(_) => text.parse::<u64>().ok()?.into(),
+            },
+            't' => Value::Bool(true),
+            'f' => Value::Bool(false),
+            'j' => serde_json::from_str(text).ok()?,
+            _ => return None,
+        };
+        object.insert((*name).to_owned(), value);
+    }
+    Some(Value::Object(object))
+}
+
 struct Packer {
     out: String,
     names: Option<Vec<&'static str>>,
@@ -268,34 +300,7 @@ impl Serializer for &mut Packer {
 mod tests {
     use super::*;
     use serde::Serialize;
-    use serde_json::{json, Map, Value};
-
-    /// An independent reader of the format (what the JS side does), back to a JSON object.
-    fn unpack(packed: &str, names: &[&str]) -> Value {
-        let body = packed.strip_prefix(PACKED).expect("packed mark");
-        let values: Vec<&str> = body.split(END).collect();
-        assert_eq!(
-            values.len(),
-            names.len() + 1,
-            "one value per field, then nothing"
-        );
-        assert_eq!(values.last(), Some(&""));
-        let mut object = Map::new();
-        for (name, v) in names.iter().zip(&values) {
-            let (tag, text) = v.split_at(1);
-            let value = match tag {
-                "n" => Value::Null,
-                "s" => Value::String(text.to_owned()),
-                "i" => Value::Number(text.parse::<i64>().expect("integer").into()),
-                "t" => Value::Bool(true),
-                "f" => Value::Bool(false),
-                "j" => serde_json::from_str(text).expect("json"),
-                other => panic!("unknown tag {other:?}"),
-            };
-            object.insert((*name).to_owned(), value);
-        }
-        Value::Object(object)
-    }
+    use serde_json::json;
 
     #[derive(Serialize)]
     struct Inner {
@@ -353,9 +358,24 @@ mod tests {
             let names = field_names(&value).unwrap();
             let packed = pack(&value).unwrap();
             assert_eq!(
-                unpack(&packed, &names),
+                unpack(&packed, &names).unwrap(),
                 serde_json::to_value(&value).unwrap()
             );
+        }
+    }
+
+    #[test]
+    fn unpack_refuses_what_is_not_one_packed_value_per_name() {
+        let names = ["a", "b"];
+        assert!(unpack("\u{1}sx\u{0}n\u{0}", &names).is_some());
+        for bad in [
+            "{\"a\":1}",
+            "\u{1}sx\u{0}",
+            "\u{1}sx\u{0}n\u{0}n\u{0}",
+            "\u{1}sx\u{0}q\u{0}",
+            "\u{1}sx\u{0}i1.5\u{0}",
+        ] {
+            assert_eq!(unpack(bad, &names), None, "{bad:?}");
         }
     }
 
