@@ -14,6 +14,8 @@ cargo clippy --lib --no-default-features --target wasm32-unknown-unknown -- -D w
 
 log "cargo test"
 cargo test --all-targets
+# The npm bindings' shared crate (the packed record format) has native unit and property tests.
+cargo test -p stripe-bridge-js-common
 cargo test --doc
 
 log "core crate builds for wasm32-unknown-unknown without std clock or CLI"

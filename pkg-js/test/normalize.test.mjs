@@ -126,7 +126,19 @@ describe('normalizeEvent', () => {
   // NUL, control characters, non-ASCII text, nested objects, big and negative integers must
   // read back exactly as the CLI's JSON has them, keys in the same order.
   test('awkward values read back exactly as the Rust CLI gives them', { skip: !existsSync(cli) && 'build the CLI first (cargo build)' }, () => {
-    const awkward = ['A\u0000B', '\u0001', 'Zoë 🧾 ß\n\t"\\', '', 'x'.repeat(300), '\u2028'];
+    // Fixed cases, then random strings of any code points (seeded, so a failure reproduces).
+    let seed = 20261202;
+    const rand = (n) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
+    const pools = [[0, 32], [32, 127], [127, 2048], [0x2000, 0x2100], [0xe000, 0x10000], [0x10000, 0x10ffff]];
+    const randomText = () => {
+      let text = '';
+      for (let n = rand(24); n > 0; n--) {
+        const [lo, hi] = pools[rand(pools.length)];
+        text += String.fromCodePoint(lo + rand(hi - lo));
+      }
+      return text;
+    };
+    const awkward = ['A\u0000B', '\u0001', 'Zoë 🧾 ß\n\t"\\', '', 'x'.repeat(300), '\u2028', ...Array.from({ length: 60 }, randomText)];
     const failed = JSON.parse(fixture('pi_succeeded_basil.json'));
     for (const [i, text] of awkward.entries()) {
       const event = structuredClone(failed);
@@ -134,7 +146,7 @@ describe('normalizeEvent', () => {
       event.data.object.metadata = { order_id: text };
       event.data.object.status = 'requires_payment_method';
       event.data.object.last_payment_error = { code: 'card_declined', message: text, decline_code: i % 2 ? 'insufficient_funds' : undefined };
-      event.data.object.amount = [0, 1, -1, 2 ** 53 + 1, 9007199254740993, 999999999999][i];
+      event.data.object.amount = [0, 1, -1, 2 ** 53 + 1, 9007199254740993, 999999999999][i % 6] + (i >= 6 ? rand(1e9) : 0);
       const bytes = Buffer.from(JSON.stringify(event));
       const expected = JSON.parse(execFileSync(cli, ['normalize'], { input: bytes }));
       const got = sb.normalizeEvent(bytes);

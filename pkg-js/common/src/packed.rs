@@ -302,7 +302,7 @@ mod tests {
     use serde::Serialize;
     use serde_json::json;
 
-    #[derive(Serialize)]
+    #[derive(Serialize, Debug)]
     struct Inner {
         code: Option<String>,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -376,6 +376,39 @@ mod tests {
             "\u{1}sx\u{0}i1.5\u{0}",
         ] {
             assert_eq!(unpack(bad, &names), None, "{bad:?}");
+        }
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    #[derive(Serialize, Debug)]
+    struct Random {
+        a: String,
+        b: Option<String>,
+        c: Option<i64>,
+        d: u64,
+        e: bool,
+        f: Option<Inner>,
+        g: Vec<String>,
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    proptest::proptest! {
+        /// Any strings (NUL, control characters, any code point), integers and nesting read
+        /// back as the JSON form.
+        #[test]
+        fn any_values_read_back_as_the_json_form(
+            a in "(?s).{0,40}",
+            b in proptest::option::of("[\\x00-\\x7f\u{80}-\u{10ffff}]{0,12}"),
+            c in proptest::option::of(proptest::num::i64::ANY),
+            d in proptest::num::u64::ANY,
+            e in proptest::bool::ANY,
+            code in proptest::option::of(proptest::option::of("(?s).{0,8}")),
+            g in proptest::collection::vec("(?s).{0,4}", 0..3),
+        ) {
+            let value = Random { a, b, c, d, e, f: code.map(|code| Inner { code, extra: None }), g };
+            let names = field_names(&value).unwrap();
+            let packed = pack(&value).unwrap();
+            proptest::prop_assert_eq!(unpack(&packed, &names), Some(serde_json::to_value(&value).unwrap()));
         }
     }
 
