@@ -266,6 +266,10 @@ async function verifiedAsync(payload, header, secret, options, then) {
   // functions' reused encoding buffer could be overwritten by another call meanwhile).
   const bytes = typeof payload === 'string' ? ownedUtf8.encode(payload) : payloadBytes(payload);
   const h = headerString(header);
+  // The secrets and options are checked first, as in the synchronous functions (a blank
+  // secret is no_secrets here, not an error of the platform's key import).
+  verifierFor(secret, options);
+  nowSeconds(options && options.now);
   const macs = core.nativeMacs() || core.asyncMacs();
   if (!macs) return then(bytes, h, undefined);
   const t = call(() => wasmSignedTimestamp(h, bytes.byteLength));

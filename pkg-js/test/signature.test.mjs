@@ -157,9 +157,19 @@ for (const [label, getApi] of [
       rejects(() => sb.verifyHeader(new Uint8Array([0xfd, ...bytes.slice(1)]), h, SECRET, opts), 'no_match');
     });
 
-    test('blank secrets are refused; bad arguments are typed errors', () => {
+    test('blank secrets are refused; bad arguments are typed errors', async () => {
       rejects(() => sb.verifyHeader(BODY, header, '', opts), 'no_secrets');
       rejects(() => sb.verifyHeader(BODY, header, ' \t', opts), 'no_secrets');
+      for (const [secret, o, check] of [
+        ['', opts, (e) => e.code === 'no_secrets'],
+        [['whsec_x', ' '], opts, (e) => e.code === 'no_secrets'],
+        [42, opts, (e) => e instanceof sb.StripeInvalidArgumentError],
+        [SECRET, { now: 'soon' }, (e) => e instanceof sb.StripeInvalidArgumentError],
+        [SECRET, { tolerance: '300' }, (e) => e instanceof sb.StripeInvalidArgumentError],
+      ]) {
+        await assert.rejects(sb.verifyAndNormalizeAsync(BODY, header, secret, o), check);
+        await assert.rejects(sb.constructEventAsync(BODY, header, secret, o), check);
+      }
       assert.throws(() => sb.verifyHeader(BODY, header, 42, opts), sb.StripeInvalidArgumentError);
       assert.throws(() => sb.verifyHeader(BODY, header, SECRET, { now: 'soon' }), sb.StripeInvalidArgumentError);
       assert.throws(() => sb.verifyHeader(BODY, header, SECRET, { now: 1.5 }), sb.StripeInvalidArgumentError);
