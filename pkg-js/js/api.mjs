@@ -194,7 +194,7 @@ function verifyPayload(payload, header, secret, options) {
   const now = nowSeconds(options && options.now);
   const macs = core.nativeMacs();
   if (macs) {
-    const { length, computed } = platformMacs(macs, payload, header, secret);
+    const { length, computed } = platformMacs(macs, payload, header, secret, now);
     call(() => verifier.verifyMacs(header, length, now, computed));
   } else {
     call(() => verifier.verify(payloadBytes(payload), header, now));
@@ -202,9 +202,9 @@ function verifyPayload(payload, header, secret, options) {
 }
 
 /** The platform's HMACs of `payload` (one per secret) for the timestamp the core reads from the header. */
-function platformMacs(macs, payload, header, secret) {
+function platformMacs(macs, payload, header, secret, now) {
   const length = typeof payload === 'string' ? payload.length : payload.byteLength;
-  const t = call(() => wasmSignedTimestamp(header, length));
+  const t = call(() => wasmSignedTimestamp(header, length, now));
   return { length, computed: macs(secretList(secret), t, payload) };
 }
 
@@ -240,48 +240,57 @@ function parsedEvent(text) {
 
 /** Verifies and normalizes in one call: the webhook fast path. Returns the normalized record. */
 export function verifyAndNormalize(payload, header, secret, options) {
-  const bytes = payloadBytes(payload);
+  // Secrets and options first (a getter on them could call this package again), the body's
+  // bytes last: they may be in the reused encoding buffer until the wasm call copies them.
+  const verifier = verifierFor(secret, options);
+  const now = nowSeconds(options && options.now);
+  const normalizer = normalizerFor(options);
   const h = headerString(header);
+  const bytes = payloadBytes(payload);
   const macs = core.nativeMacs();
   if (macs) {
     // The platform's HMAC, then one call into wasm that checks it and normalizes.
-    const verifier = verifierFor(secret, options);
-    const now = nowSeconds(options && options.now);
-    const { computed } = platformMacs(macs, bytes, h, secret);
-    return record(call(() => verifier.verifyMacsAndNormalize(h, bytes, now, computed, normalizerFor(options))));
+    const { computed } = platformMacs(macs, bytes, h, secret, now);
+    return record(call(() => verifier.verifyMacsAndNormalize(h, bytes, now, computed, normalizer)));
   }
-  return record(
-    call(() => verifierFor(secret, options).verifyAndNormalize(bytes, h, nowSeconds(options && options.now), normalizerFor(options))),
-  );
+  return record(call(() => verifier.verifyAndNormalize(bytes, h, now, normalizer)));
 }
 
 /**
  * The asynchronous functions: where the platform's only native HMAC is the Web Crypto API
  * (workerd without nodejs_compat, browsers) they hash with it, which is faster than SHA-256 in
  * wasm; elsewhere they do what the synchronous ones do. The core still reads the header,
- * compares in constant time and checks the tolerance. Errors are rejections.
+ * compares in constant time and checks the tolerance. Errors are rejections, with the classes
+ * and codes of the synchronous functions (their checks run first, in the same order).
+ * `then(bytes, header, macs)` finishes; `macs` is undefined where the core hashes in wasm.
  */
-async function verifiedAsync(payload, header, secret, options, then) {
-  // The body is read before the first await, into an array of its own (the synchronous
-  // functions' reused encoding buffer could be overwritten by another call meanwhile).
-  const bytes = typeof payload === 'string' ? ownedUtf8.encode(payload) : payloadBytes(payload);
-  const h = headerString(header);
-  // The secrets and options are checked first, as in the synchronous functions (a blank
-  // secret is no_secrets here, not an error of the platform's key import).
+async function verifiedAsync(payload, header, secret, options, normalizes, then) {
   verifierFor(secret, options);
-  nowSeconds(options && options.now);
+  const now = nowSeconds(options && options.now);
+  if (normalizes) normalizerFor(options);
+  const h = headerString(header);
   const macs = core.nativeMacs() || core.asyncMacs();
-  if (!macs) return then(bytes, h, undefined);
-  const t = call(() => wasmSignedTimestamp(h, bytes.byteLength));
-  return then(bytes, h, await macs(secretList(secret), t, bytes));
+  if (!macs) return then(payloadBytes(payload), h, undefined);
+  // The body is copied before the first await: the caller's array could change meanwhile
+  // (what is verified must be what is read), and the reused encoding buffer would.
+  // (`new Uint8Array(view)` copies; a Buffer's `slice` would not.)
+  const bytes = typeof payload === 'string' ? ownedUtf8.encode(payload) : new Uint8Array(payloadBytes(payload));
+  const t = call(() => wasmSignedTimestamp(h, bytes.byteLength, now));
+  let computed;
+  try {
+    computed = await macs(secretList(secret), t, bytes);
+  } catch (e) {
+    throw makeError('signature', 'hmac_failed', `The platform's HMAC failed (${(e && e.name) || 'error'}); the signature could not be checked.`);
+  }
+  return then(bytes, h, computed);
 }
 
 const ownedUtf8 = new TextEncoder();
 
 /** verifyHeader, with the Web Crypto API's HMAC where that is the platform's native one. */
 export function verifyHeaderAsync(payload, header, secret, options) {
-  return verifiedAsync(payload, header, secret, options, (bytes, h, computed) => {
-    if (computed === undefined) return verifyHeader(bytes, h, secret, options);
+  return verifiedAsync(payload, header, secret, options, false, (bytes, h, computed) => {
+    if (computed === undefined) return verifyHeader(payload, h, secret, options);
     const verifier = verifierFor(secret, options);
     call(() => verifier.verifyMacs(h, bytes.byteLength, nowSeconds(options && options.now), computed));
     return true;
@@ -290,18 +299,19 @@ export function verifyHeaderAsync(payload, header, secret, options) {
 
 /** constructEvent, with the Web Crypto API's HMAC where that is the platform's native one (like stripe-node's constructEventAsync). */
 export function constructEventAsync(payload, header, secret, options) {
-  return verifiedAsync(payload, header, secret, options, (bytes, h, computed) => {
-    if (computed === undefined) return constructEvent(bytes, h, secret, options);
+  return verifiedAsync(payload, header, secret, options, false, (bytes, h, computed) => {
+    if (computed === undefined) return constructEvent(payload, h, secret, options);
     const verifier = verifierFor(secret, options);
     call(() => verifier.verifyMacs(h, bytes.byteLength, nowSeconds(options && options.now), computed));
-    return parsedEvent(decoder.decode(bytes));
+    // A string body is parsed as given, as constructEvent does (no round trip through UTF-8).
+    return parsedEvent(typeof payload === 'string' ? payload : decoder.decode(bytes));
   });
 }
 
 /** verifyAndNormalize, with the Web Crypto API's HMAC where that is the platform's native one. */
 export function verifyAndNormalizeAsync(payload, header, secret, options) {
-  return verifiedAsync(payload, header, secret, options, (bytes, h, computed) => {
-    if (computed === undefined) return verifyAndNormalize(bytes, h, secret, options);
+  return verifiedAsync(payload, header, secret, options, true, (bytes, h, computed) => {
+    if (computed === undefined) return verifyAndNormalize(payload, h, secret, options);
     // Looked up after the await: a cache eviction meanwhile would have freed an earlier one.
     const verifier = verifierFor(secret, options);
     const now = nowSeconds(options && options.now);
@@ -311,6 +321,8 @@ export function verifyAndNormalizeAsync(payload, header, secret, options) {
 
 /** Normalizes a Stripe event (an object, JSON text or bytes) into the platform-neutral record. */
 export function normalizeEvent(event, options) {
+  // The options first: the bytes may be in the reused encoding buffer until wasm copies them.
+  const normalizer = normalizerFor(options);
   let bytes;
   if (typeof event === 'string' || event instanceof Uint8Array || event instanceof ArrayBuffer) {
     bytes = payloadBytes(event);
@@ -319,7 +331,7 @@ export function normalizeEvent(event, options) {
   } else {
     throw makeError('argument', 'invalid_argument', 'normalizeEvent takes an event object, JSON text or bytes.');
   }
-  return record(call(() => normalizerFor(options).normalize(bytes)));
+  return record(call(() => normalizer.normalize(bytes)));
 }
 
 /**

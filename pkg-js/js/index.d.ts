@@ -289,7 +289,7 @@ export class StripeBridgeError extends Error {
   readonly code: string;
   readonly kind: ErrorKind;
 }
-/** `type === 'StripeSignatureVerificationError'`, like stripe-node. Codes: no_payload, no_header, malformed_header, no_signatures, no_match, timestamp_outside_tolerance, no_secrets, invalid_tolerance, invalid_payload_type. */
+/** `type === 'StripeSignatureVerificationError'`, like stripe-node. Codes: no_payload, no_header, malformed_header, no_signatures, no_match, timestamp_outside_tolerance, no_secrets, invalid_tolerance, invalid_payload_type; hmac_failed (the *Async functions only: the platform's Web Crypto HMAC failed). */
 export class StripeSignatureVerificationError extends StripeBridgeError {}
 export class StripeEventError extends StripeBridgeError {}
 export class StripeMoneyError extends StripeBridgeError {}

@@ -101,7 +101,10 @@ export function macsWithSubtle(subtle) {
       key = subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
       importing.set(secret, key);
       // Kept once imported; a failed import is forgotten, so the next call tries again.
-      key.then((k) => importing.get(secret) === key && imported.set(secret, k), () => importing.delete(secret));
+      key.then(
+        (k) => importing.get(secret) === key && imported.set(secret, k),
+        () => importing.get(secret) === key && importing.delete(secret),
+      );
     }
     return key;
   };
@@ -113,7 +116,7 @@ export function macsWithSubtle(subtle) {
     signed.set(payload, prefix.length);
     if (secrets.length === 1) return sign(secrets[0], signed);
     const out = new Uint8Array(32 * secrets.length);
-    for (let i = 0; i < secrets.length; i++) out.set(await sign(secrets[i], signed), 32 * i);
+    (await Promise.all(secrets.map((secret) => sign(secret, signed)))).forEach((mac, i) => out.set(mac, 32 * i));
     return out;
   };
 }

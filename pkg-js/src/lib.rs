@@ -189,9 +189,12 @@ pub fn status_concern(status: &str) -> Result<String, JsValue> {
 }
 
 /// The timestamp a `Stripe-Signature` header signs (after the header and body checks), for
-/// computing the HMACs natively before `verifyMacs`.
+/// computing the HMACs natively before `verifyMacs`. `now` is checked first, as the
+/// verification functions check it before the header (the same error for the same input on
+/// every path).
 #[wasm_bindgen(js_name = signedTimestamp)]
-pub fn signed_timestamp(header: &str, payload_len: u32) -> Result<f64, JsValue> {
+pub fn signed_timestamp(header: &str, payload_len: u32, now: f64) -> Result<f64, JsValue> {
+    whole_seconds(now, "now")?;
     let t = signature::signed_timestamp(header, payload_len == 0).map_err(to_js)?;
     // Timestamps beyond 2^53 cannot be signed over exactly from JS; refuse them.
     if t.unsigned_abs() > 9_007_199_254_740_991 {

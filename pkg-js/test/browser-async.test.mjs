@@ -38,7 +38,7 @@ describe('browser: the async functions use Web Crypto and agree with everything 
       { body, header: sb.generateTestHeader({ payload: body, secret: 'whsec_browser', timestamp: t - 301 }) },
       { body, header: '' },
     );
-    const { out: results, blank } = await page.evaluate(
+    const { out: results, blank, mutated } = await page.evaluate(
       async ({ cases, secrets, t }) => {
         const pkg = await import('/dist/browser.mjs');
         await pkg.init();
@@ -62,7 +62,12 @@ describe('browser: the async functions use Web Crypto and agree with everything 
         }
         // A blank secret is the core's no_secrets, not an error of Web Crypto's key import.
         const blank = await outcome(() => pkg.verifyAndNormalizeAsync(cases[0].body, cases[0].header, ['whsec_old', ''], { now: t }));
-        return { out, blank };
+        // The caller's array changes while Web Crypto hashes: the signed bytes are what is read.
+        const bytes = new TextEncoder().encode(cases[0].body);
+        const pending = pkg.verifyAndNormalizeAsync(bytes, cases[0].header, secrets, { now: t });
+        bytes.fill(32);
+        const mutated = await outcome(() => pending);
+        return { out, blank, mutated };
       },
       { cases, secrets, t },
     );
@@ -80,6 +85,7 @@ describe('browser: the async functions use Web Crypto and agree with everything 
       assert.deepEqual(got.event, expected.ok ? { ok: JSON.parse(body) } : expected, `case ${i}`);
       assert.deepEqual(got.header, expected.ok ? { ok: true } : expected, `case ${i}`);
     }
+    assert.deepEqual(mutated, { ok: sb.verifyAndNormalize(cases[0].body, cases[0].header, secrets, { now: t }) });
     assert.deepEqual(blank, { error: { type: 'StripeSignatureVerificationError', code: 'no_secrets' } });
     assert.ok(results.filter((r) => r.async.ok).length === 6 && results.filter((r) => r.async.error).length === 4);
   });

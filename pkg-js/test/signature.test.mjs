@@ -60,6 +60,33 @@ for (const [label, getApi] of [
       }
     });
 
+    test('async: what is verified is what is read; string bodies parsed as given; checks in the sync order', async () => {
+      const event = '{"id":"evt_1","object":"event","type":"charge.succeeded","created":1,"data":{"object":{"id":"ch_1","object":"charge","amount":100,"currency":"usd","paid":true}}}';
+      const signed = `t=${T},v1=${v1(event, SECRET, T)}`;
+      // The caller's array changes right after the call: the signed bytes count.
+      const buf = Buffer.from(event);
+      const pending = sb.verifyAndNormalizeAsync(buf, signed, SECRET, opts);
+      const pendingEvent = sb.constructEventAsync(buf, signed, SECRET, opts);
+      buf.write('999', buf.indexOf('100'));
+      assert.equal((await pending).amount_minor, 100);
+      assert.equal((await pendingEvent).data.object.amount, 100);
+      // A signed body with a byte order mark is not JSON.parse-able text, async or not.
+      const bom = `\uFEFF${event}`;
+      const bomHeader = `t=${T},v1=${v1(bom, SECRET, T)}`;
+      assert.throws(() => sb.constructEvent(bom, bomHeader, SECRET, opts), (e) => e.code === 'malformed_event');
+      await assert.rejects(sb.constructEventAsync(bom, bomHeader, SECRET, opts), (e) => e.code === 'malformed_event');
+      // Two bad inputs: the same one is reported, sync or async.
+      for (const [h, o] of [['garbage', { now: T, mode: 'bogus' }], ['t=1000', { now: T, orderKeys: 'x' }], ['garbage', { now: Number.NaN }]]) {
+        let code;
+        try {
+          sb.verifyAndNormalize(event, h, SECRET, o);
+        } catch (e) {
+          code = e.code;
+        }
+        await assert.rejects(sb.verifyAndNormalizeAsync(event, h, SECRET, o), (e) => e.code === code, `${h} ${JSON.stringify(o)}: ${code}`);
+      }
+    });
+
     test('string bodies of every size, non-ASCII, one after another (the reused encoding buffer)', async () => {
       for (const size of [0, 10, 5000, 6000, 60000, 400000]) {
         const body = `{"id":"evt_big","note":"${'Zoë 🧾 '.repeat(size / 8)}"}`;

@@ -93,7 +93,12 @@ fn signature_errors_are_typed_objects() {
 #[wasm_bindgen_test]
 fn native_mac_path_checks_in_the_core() {
     let header = sign_header(BODY, SECRET, T).unwrap();
-    assert_eq!(signed_timestamp(&header, BODY.len() as u32).unwrap(), T);
+    assert_eq!(signed_timestamp(&header, BODY.len() as u32, T).unwrap(), T);
+    // `now` is checked before the header, as the verification functions do.
+    assert_eq!(
+        code(signed_timestamp("garbage", 1, f64::NAN).unwrap_err()),
+        "invalid_argument"
+    );
     let mut macs = vec![0u8; 32];
     let v1 = header.split_once(",v1=").unwrap().1;
     let mut real = [0u8; 32];
