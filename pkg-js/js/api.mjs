@@ -259,18 +259,18 @@ export function verifyAndNormalize(payload, header, secret, options) {
 /**
  * The asynchronous functions: where the platform's only native HMAC is the Web Crypto API
  * (workerd without nodejs_compat, browsers) they hash with it, which is faster than SHA-256 in
- * wasm; elsewhere they do what the synchronous ones do. The core still reads the header,
- * compares in constant time and checks the tolerance. Errors are rejections, with the classes
- * and codes of the synchronous functions (their checks run first, in the same order).
- * `then(bytes, header, macs)` finishes; `macs` is undefined where the core hashes in wasm.
+ * wasm; elsewhere they do what the synchronous ones do (`sync`). The core still reads the
+ * header, compares in constant time and checks the tolerance. Errors are rejections, with the
+ * classes and codes of the synchronous functions (their checks run first, in the same order).
+ * `then(bytes, header, macs)` finishes after the platform's HMACs.
  */
-async function verifiedAsync(payload, header, secret, options, normalizes, then) {
+async function verifiedAsync(payload, header, secret, options, normalizes, sync, then) {
+  const macs = core.nativeMacs() || core.asyncMacs();
+  if (!macs) return sync(payload, header, secret, options);
   verifierFor(secret, options);
   const now = nowSeconds(options && options.now);
   if (normalizes) normalizerFor(options);
   const h = headerString(header);
-  const macs = core.nativeMacs() || core.asyncMacs();
-  if (!macs) return then(payloadBytes(payload), h, undefined);
   // The body is copied before the first await: the caller's array could change meanwhile
   // (what is verified must be what is read), and the reused encoding buffer would.
   // (`new Uint8Array(view)` copies; a Buffer's `slice` would not.)
@@ -287,22 +287,27 @@ async function verifiedAsync(payload, header, secret, options, normalizes, then)
 
 const ownedUtf8 = new TextEncoder();
 
+/**
+ * After the await: the core checks the platform's MACs. The verifier is looked up again: a
+ * cache eviction meanwhile would have freed the one seen before.
+ */
+function checkMacs(bytes, h, secret, options, computed) {
+  const verifier = verifierFor(secret, options);
+  call(() => verifier.verifyMacs(h, bytes.byteLength, nowSeconds(options && options.now), computed));
+}
+
 /** verifyHeader, with the Web Crypto API's HMAC where that is the platform's native one. */
 export function verifyHeaderAsync(payload, header, secret, options) {
-  return verifiedAsync(payload, header, secret, options, false, (bytes, h, computed) => {
-    if (computed === undefined) return verifyHeader(payload, h, secret, options);
-    const verifier = verifierFor(secret, options);
-    call(() => verifier.verifyMacs(h, bytes.byteLength, nowSeconds(options && options.now), computed));
+  return verifiedAsync(payload, header, secret, options, false, verifyHeader, (bytes, h, computed) => {
+    checkMacs(bytes, h, secret, options, computed);
     return true;
   });
 }
 
 /** constructEvent, with the Web Crypto API's HMAC where that is the platform's native one (like stripe-node's constructEventAsync). */
 export function constructEventAsync(payload, header, secret, options) {
-  return verifiedAsync(payload, header, secret, options, false, (bytes, h, computed) => {
-    if (computed === undefined) return constructEvent(payload, h, secret, options);
-    const verifier = verifierFor(secret, options);
-    call(() => verifier.verifyMacs(h, bytes.byteLength, nowSeconds(options && options.now), computed));
+  return verifiedAsync(payload, header, secret, options, false, constructEvent, (bytes, h, computed) => {
+    checkMacs(bytes, h, secret, options, computed);
     // A string body is parsed as given, as constructEvent does (no round trip through UTF-8).
     return parsedEvent(typeof payload === 'string' ? payload : decoder.decode(bytes));
   });
@@ -310,9 +315,8 @@ export function constructEventAsync(payload, header, secret, options) {
 
 /** verifyAndNormalize, with the Web Crypto API's HMAC where that is the platform's native one. */
 export function verifyAndNormalizeAsync(payload, header, secret, options) {
-  return verifiedAsync(payload, header, secret, options, true, (bytes, h, computed) => {
-    if (computed === undefined) return verifyAndNormalize(payload, h, secret, options);
-    // Looked up after the await: a cache eviction meanwhile would have freed an earlier one.
+  return verifiedAsync(payload, header, secret, options, true, verifyAndNormalize, (bytes, h, computed) => {
+    // Looked up after the await, as in checkMacs.
     const verifier = verifierFor(secret, options);
     const now = nowSeconds(options && options.now);
     return record(call(() => verifier.verifyMacsAndNormalize(h, bytes, now, computed, normalizerFor(options))));

@@ -71,14 +71,16 @@ export const finance = makeRuntime('the stripe-bridge/finance WebAssembly module
 export function macsWith(createHmac) {
   return (secrets, timestamp, payload) => {
     const prefix = `${timestamp}.`;
-    // One secret (the usual case): the digest itself, without a copy.
-    if (secrets.length === 1) return createHmac('sha256', secrets[0]).update(prefix).update(payload).digest();
-    const out = new Uint8Array(32 * secrets.length);
-    for (let i = 0; i < secrets.length; i++) {
-      out.set(createHmac('sha256', secrets[i]).update(prefix).update(payload).digest(), 32 * i);
-    }
-    return out;
+    return joinedMacs(secrets.map((secret) => createHmac('sha256', secret).update(prefix).update(payload).digest()));
   };
+}
+
+/** One 32-byte MAC per secret, in order, as the core takes them (one secret: the MAC itself, no copy). */
+function joinedMacs(macs) {
+  if (macs.length === 1) return macs[0];
+  const out = new Uint8Array(32 * macs.length);
+  macs.forEach((mac, i) => out.set(mac, 32 * i));
+  return out;
 }
 
 /**
@@ -114,10 +116,7 @@ export function macsWithSubtle(subtle) {
     const signed = new Uint8Array(prefix.length + payload.length);
     signed.set(prefix);
     signed.set(payload, prefix.length);
-    if (secrets.length === 1) return sign(secrets[0], signed);
-    const out = new Uint8Array(32 * secrets.length);
-    (await Promise.all(secrets.map((secret) => sign(secret, signed)))).forEach((mac, i) => out.set(mac, 32 * i));
-    return out;
+    return joinedMacs(await Promise.all(secrets.map((secret) => sign(secret, signed))));
   };
 }
 

@@ -1,9 +1,9 @@
 //! Console sessions without server-side state: the cookie holds `v1.<expires>.<nonce>.<mac>`,
 //! where `nonce` is 128 random bits of the login (so no two sessions, nor their CSRF tokens, are
 //! alike) and `mac` is HMAC-SHA256 over the version, the expiry and the nonce under a key
-//! derived from `ADMIN_TOKEN` (never the token itself). Changing `ADMIN_TOKEN` ends every session. Each session's CSRF
-//! token is another HMAC of the session value, so it needs no storage either. Every comparison
-//! is constant-time.
+//! derived from `ADMIN_TOKEN` (never the token itself). Changing `ADMIN_TOKEN` ends every
+//! session. Each session's CSRF token is another HMAC of the session value, so it needs no
+//! storage either. Every comparison is constant-time.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
