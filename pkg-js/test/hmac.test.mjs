@@ -1,0 +1,58 @@
+// The native HMAC providers (pkg-js/js/runtime.mjs) against Node's createHmac, the oracle:
+// random secrets (multi-byte, longer than SHA-256's 64-byte block), bodies of every size (past
+// the reused message buffer and its limit), string and byte payloads, several secrets.
+import assert from 'node:assert/strict';
+import * as nodeCrypto from 'node:crypto';
+import { test } from 'node:test';
+import { macsWith, macsWithHash, nodeCryptoMacs } from '../js/runtime.mjs';
+import { rng } from './helpers.mjs';
+
+const ALPHABET = ['a', 'Z', '0', '_', ' ', 'é', '€', '😀', '\ud800', '\u0000'];
+
+function randomText(next, length) {
+  let s = '';
+  while (s.length < length) s += ALPHABET[Math.floor(next() * ALPHABET.length)];
+  return s;
+}
+
+function oracle(secrets, timestamp, payload) {
+  return Buffer.concat(secrets.map((s) => nodeCrypto.createHmac('sha256', s).update(`${timestamp}.`).update(payload).digest()));
+}
+
+const providers = {
+  'one-shot hash': macsWithHash(nodeCrypto.hash),
+  createHmac: macsWith(nodeCrypto.createHmac),
+  'nodeCryptoMacs without hash (Node 18)': nodeCryptoMacs({ createHmac: nodeCrypto.createHmac }),
+};
+
+test('node:crypto of this Node has the one-shot hash the fast provider uses', () => {
+  assert.equal(typeof nodeCrypto.hash, 'function');
+});
+
+for (const [label, macs] of Object.entries(providers)) {
+  test(`${label}: equal to createHmac for random secrets, bodies and timestamps`, () => {
+    const next = rng(1307);
+    const sizes = [0, 1, 63, 64, 65, 3000, 16 * 1024, 16 * 1024 + 1, 40_000, 1024 * 1024 + 7];
+    for (let i = 0; i < 300; i++) {
+      const secrets = Array.from({ length: 1 + Math.floor(next() * 3) }, () => `whsec_${randomText(next, Math.floor(next() * 120))}`);
+      const size = i < sizes.length ? sizes[i] : Math.floor(next() * 5000);
+      const text = randomText(next, size);
+      const payload = i % 2 === 0 ? text : Buffer.from(text);
+      const timestamp = Math.floor(next() * 2 ** 33) - (i % 7 === 0 ? 2 ** 32 : 0);
+      const got = Buffer.from(macs(secrets, timestamp, payload));
+      assert.deepEqual(got, oracle(secrets, timestamp, payload), `case ${i}: ${secrets.length} secret(s), ${size} units`);
+    }
+  });
+}
+
+test('one-shot hash: a body changed between calls gives its own MAC (nothing kept from the last call)', () => {
+  const macs = macsWithHash(nodeCrypto.hash);
+  const body = Buffer.from('{"id":"evt_1"}');
+  const first = Buffer.from(macs(['whsec_a'], 1, body));
+  body[2] ^= 1;
+  assert.deepEqual(Buffer.from(macs(['whsec_a'], 1, body)), oracle(['whsec_a'], 1, body));
+  assert.notDeepEqual(Buffer.from(macs(['whsec_a'], 1, body)), first);
+  // The key cache holds 32 secrets; older ones are prepared again when they come back.
+  for (let i = 0; i < 40; i++) assert.deepEqual(Buffer.from(macs([`whsec_${i}`], 2, body)), oracle([`whsec_${i}`], 2, body));
+  assert.deepEqual(Buffer.from(macs(['whsec_0', 'whsec_39'], 3, body)), oracle(['whsec_0', 'whsec_39'], 3, body));
+});
