@@ -195,7 +195,7 @@ function verifyPayload(payload, header, secret, options) {
   const macs = core.nativeMacs();
   if (macs) {
     const { length, computed } = platformMacs(macs, payload, header, secret, now);
-    call(() => verifier.verifyMacs(header, length, now, computed));
+    call(() => verifier.verifyMacs(header, length, now, computed, macs.inner === true));
   } else {
     call(() => verifier.verify(payloadBytes(payload), header, now));
   }
@@ -251,7 +251,7 @@ export function verifyAndNormalize(payload, header, secret, options) {
   if (macs) {
     // The platform's HMAC, then one call into wasm that checks it and normalizes.
     const { computed } = platformMacs(macs, bytes, h, secret, now);
-    return record(call(() => verifier.verifyMacsAndNormalize(h, bytes, now, computed, normalizer)));
+    return record(call(() => verifier.verifyMacsAndNormalize(h, bytes, now, computed, macs.inner === true, normalizer)));
   }
   return record(call(() => verifier.verifyAndNormalize(bytes, h, now, normalizer)));
 }
@@ -262,7 +262,8 @@ export function verifyAndNormalize(payload, header, secret, options) {
  * wasm; elsewhere they do what the synchronous ones do (`sync`). The core still reads the
  * header, compares in constant time and checks the tolerance. Errors are rejections, with the
  * classes and codes of the synchronous functions (their checks run first, in the same order).
- * `then(bytes, header, macs)` finishes after the platform's HMACs.
+ * `then(bytes, header, macs, inner)` finishes after the platform's HMACs (`inner`: the provider
+ * gave inner digests, which the core finishes).
  */
 async function verifiedAsync(payload, header, secret, options, normalizes, sync, then) {
   const macs = core.nativeMacs() || core.asyncMacs();
@@ -282,7 +283,7 @@ async function verifiedAsync(payload, header, secret, options, normalizes, sync,
   } catch (e) {
     throw makeError('signature', 'hmac_failed', `The platform's HMAC failed (${(e && e.name) || 'error'}); the signature could not be checked.`);
   }
-  return then(bytes, h, computed);
+  return then(bytes, h, computed, macs.inner === true);
 }
 
 const ownedUtf8 = new TextEncoder();
@@ -291,23 +292,23 @@ const ownedUtf8 = new TextEncoder();
  * After the await: the core checks the platform's MACs. The verifier is looked up again: a
  * cache eviction meanwhile would have freed the one seen before.
  */
-function checkMacs(bytes, h, secret, options, computed) {
+function checkMacs(bytes, h, secret, options, computed, inner) {
   const verifier = verifierFor(secret, options);
-  call(() => verifier.verifyMacs(h, bytes.byteLength, nowSeconds(options && options.now), computed));
+  call(() => verifier.verifyMacs(h, bytes.byteLength, nowSeconds(options && options.now), computed, inner));
 }
 
 /** verifyHeader, with the Web Crypto API's HMAC where that is the platform's native one. */
 export function verifyHeaderAsync(payload, header, secret, options) {
-  return verifiedAsync(payload, header, secret, options, false, verifyHeader, (bytes, h, computed) => {
-    checkMacs(bytes, h, secret, options, computed);
+  return verifiedAsync(payload, header, secret, options, false, verifyHeader, (bytes, h, computed, inner) => {
+    checkMacs(bytes, h, secret, options, computed, inner);
     return true;
   });
 }
 
 /** constructEvent, with the Web Crypto API's HMAC where that is the platform's native one (like stripe-node's constructEventAsync). */
 export function constructEventAsync(payload, header, secret, options) {
-  return verifiedAsync(payload, header, secret, options, false, constructEvent, (bytes, h, computed) => {
-    checkMacs(bytes, h, secret, options, computed);
+  return verifiedAsync(payload, header, secret, options, false, constructEvent, (bytes, h, computed, inner) => {
+    checkMacs(bytes, h, secret, options, computed, inner);
     // A string body is parsed as given, as constructEvent does (no round trip through UTF-8).
     return parsedEvent(typeof payload === 'string' ? payload : decoder.decode(bytes));
   });
@@ -315,11 +316,11 @@ export function constructEventAsync(payload, header, secret, options) {
 
 /** verifyAndNormalize, with the Web Crypto API's HMAC where that is the platform's native one. */
 export function verifyAndNormalizeAsync(payload, header, secret, options) {
-  return verifiedAsync(payload, header, secret, options, true, verifyAndNormalize, (bytes, h, computed) => {
+  return verifiedAsync(payload, header, secret, options, true, verifyAndNormalize, (bytes, h, computed, inner) => {
     // Looked up after the await, as in checkMacs.
     const verifier = verifierFor(secret, options);
     const now = nowSeconds(options && options.now);
-    return record(call(() => verifier.verifyMacsAndNormalize(h, bytes, now, computed, normalizerFor(options))));
+    return record(call(() => verifier.verifyMacsAndNormalize(h, bytes, now, computed, inner, normalizerFor(options))));
   });
 }
 

@@ -58,7 +58,9 @@ impl WasmVerifier {
     }
 
     /// Verifies with HMACs computed by the platform (`macs`: 32 bytes per secret, in order, of
-    /// HMAC-SHA256 over `"{signedTimestamp}.{payload}"`); returns the matching secret's index.
+    /// HMAC-SHA256 over `"{signedTimestamp}.{payload}"`; with `inner`, each HMAC's inner
+    /// digest, which the core finishes: `Verifier::mac_from_inner`); returns the matching
+    /// secret's index.
     #[wasm_bindgen(js_name = verifyMacs)]
     pub fn verify_macs(
         &self,
@@ -66,6 +68,7 @@ impl WasmVerifier {
         payload_len: u32,
         now: f64,
         macs: &[u8],
+        inner: bool,
     ) -> Result<u32, JsValue> {
         let now = whole_seconds(now, "now")?;
         if macs.len()
@@ -81,7 +84,12 @@ impl WasmVerifier {
             .verify_with_macs(payload_len == 0, header, now, |_, index| {
                 let start = index.checked_mul(signature::SIGNATURE_LEN)?;
                 let end = start.checked_add(signature::SIGNATURE_LEN)?;
-                macs.get(start..end)?.try_into().ok()
+                let mac = macs.get(start..end)?.try_into().ok()?;
+                if inner {
+                    self.inner.mac_from_inner(index, &mac)
+                } else {
+                    Some(mac)
+                }
             })
             .map_err(to_js)?;
         Ok(u32::try_from(ok.secret_index).unwrap_or(u32::MAX))
@@ -96,10 +104,11 @@ impl WasmVerifier {
         payload: &[u8],
         now: f64,
         macs: &[u8],
+        inner: bool,
         normalizer: &WasmNormalizer,
     ) -> Result<String, JsValue> {
         let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
-        self.verify_macs(header, len, now, macs)?;
+        self.verify_macs(header, len, now, macs, inner)?;
         normalizer.normalize(payload)
     }
 
