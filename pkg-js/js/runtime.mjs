@@ -115,12 +115,12 @@ export function innerDigestsWithHash(hash) {
       n += payload.byteLength;
     }
     const signed = buf.subarray(0, n);
-    return joinedMacs(
-      secrets.map((secret) => {
-        buf.set(padFor(secret));
-        return hash('sha256', signed, 'buffer');
-      }),
-    );
+    const inners = secrets.map((secret) => {
+      buf.set(padFor(secret));
+      return hash('sha256', signed, 'buffer');
+    });
+    buf.fill(0, 0, HMAC_BLOCK); // no padded key left in the reused buffer
+    return joinedMacs(inners);
   };
   provider.inner = true;
   return provider;
@@ -131,7 +131,25 @@ export function innerDigestsWithHash(hash) {
  * nodejs_compat): one-shot `hash` where it exists, else `createHmac`.
  */
 export function nodeCryptoMacs(nodeCrypto) {
-  return typeof nodeCrypto.hash === 'function' ? innerDigestsWithHash(nodeCrypto.hash) : macsWith(nodeCrypto.createHmac);
+  return oneShotSha256Works(nodeCrypto.hash) ? innerDigestsWithHash(nodeCrypto.hash) : macsWith(nodeCrypto.createHmac);
+}
+
+/** SHA-256 of the empty string (FIPS 180-4), to check a `hash` before relying on it. */
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+/**
+ * Whether `hash('sha256', bytes, 'buffer')` gives SHA-256 as 32 bytes: the entry is also loaded
+ * by other runtimes' Node compatibility layers, whose `hash` might differ (a wrong one would
+ * only ever refuse, but every webhook).
+ */
+function oneShotSha256Works(hash) {
+  if (typeof hash !== 'function') return false;
+  try {
+    const digest = hash('sha256', new Uint8Array(0), 'buffer');
+    return digest instanceof Uint8Array && Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('') === EMPTY_SHA256;
+  } catch {
+    return false;
+  }
 }
 
 /** One 32-byte MAC per secret, in order, as the core takes them (one secret: the MAC itself, no copy). */

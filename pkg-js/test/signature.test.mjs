@@ -120,6 +120,21 @@ for (const [label, getApi] of [
       rejects(() => sb.verifyHeader(BODY, header, ['whsec_a', 'whsec_b'], opts), 'no_match');
     });
 
+    test('unusual secrets (lone surrogates, NUL, exactly and past a 64-byte block, multi-byte) verify end to end', async () => {
+      const event = '{"id":"evt_1","type":"charge.succeeded","created":1700000000,"data":{"object":{"id":"ch_1","object":"charge"}}}';
+      const secrets = ['whsec_\ud800x\u0000', '\udc00', 'a\ud83d', '\u0000z', 'k'.repeat(64), 'k'.repeat(65), 'é€😀'.repeat(30)];
+      for (const secret of secrets) {
+        for (const body of [event, Buffer.from(event)]) {
+          const signed = `t=${T},v1=${v1(body, secret, T)}`;
+          assert.equal(sb.verifyHeader(body, signed, secret, opts), true);
+          assert.equal(sb.verifyHeader(body, signed, ['whsec_other', secret], opts), true);
+          assert.equal(sb.verifyAndNormalize(body, signed, secret, opts).event_id, 'evt_1');
+          assert.equal(await sb.verifyHeaderAsync(body, signed, secret, opts), true);
+          rejects(() => sb.verifyHeader(`${event} `, signed, secret, opts), 'no_match');
+        }
+      }
+    });
+
     test('missing header and payload', () => {
       for (const h of [undefined, null, '', '  ']) rejects(() => sb.verifyHeader(BODY, h, SECRET, opts), 'no_header');
       for (const p of ['', undefined, null, new Uint8Array(0)]) rejects(() => sb.verifyHeader(p, header, SECRET, opts), 'no_payload');

@@ -4,6 +4,7 @@
 //! in Node, pack.test.mjs in Chromium, workerd.test.mjs in workerd.
 
 use js_sys::Reflect;
+use sha2::Digest;
 use stripe_bridge_wasm::*;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -108,14 +109,14 @@ fn native_mac_path_checks_in_the_core() {
     macs.extend_from_slice(&real);
     assert_eq!(
         verifier()
-            .verify_macs(&header, BODY.len() as u32, T, &macs)
+            .verify_macs(&header, BODY.len() as u32, T, &macs, false)
             .unwrap(),
         1
     );
     assert_eq!(
         code(
             verifier()
-                .verify_macs(&header, BODY.len() as u32, T, &[0; 64])
+                .verify_macs(&header, BODY.len() as u32, T, &[0; 64], false)
                 .unwrap_err()
         ),
         "no_match"
@@ -123,10 +124,37 @@ fn native_mac_path_checks_in_the_core() {
     assert_eq!(
         code(
             verifier()
-                .verify_macs(&header, BODY.len() as u32, T, &[0; 32])
+                .verify_macs(&header, BODY.len() as u32, T, &[0; 32], false)
                 .unwrap_err()
         ),
         "invalid_argument"
+    );
+    // Inner digests, SHA-256(K^ipad | "t." | body) (RFC 2104, computed here), which the core
+    // finishes: the second secret's matches; the MACs themselves given as inner digests do not.
+    let inner = |secret: &str| {
+        let mut ipad = [0x36u8; 64];
+        ipad.iter_mut()
+            .zip(secret.as_bytes())
+            .for_each(|(p, k)| *p ^= k);
+        let mut h = sha2::Sha256::new_with_prefix(ipad);
+        h.update(format!("{T}.").as_bytes());
+        h.update(BODY);
+        h.finalize().to_vec()
+    };
+    let inners = [inner("whsec_old"), inner(SECRET)].concat();
+    assert_eq!(
+        verifier()
+            .verify_macs(&header, BODY.len() as u32, T, &inners, true)
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        code(
+            verifier()
+                .verify_macs(&header, BODY.len() as u32, T, &macs, true)
+                .unwrap_err()
+        ),
+        "no_match"
     );
 }
 
