@@ -334,8 +334,11 @@ fn decode_signature(value: &str) -> Option<[u8; SIGNATURE_LEN]> {
 }
 
 /// The checks every verification starts with, in stripe-node's order: a header, a body, a
-/// readable header, at least one usable `v1` signature.
-fn checked_header(header: &str, payload_is_empty: bool) -> Result<SignatureHeader, SignatureError> {
+/// readable header, at least one usable `v1` signature. What [`Verifier::verify_signed`] takes.
+pub fn checked_header(
+    header: &str,
+    payload_is_empty: bool,
+) -> Result<SignatureHeader, SignatureError> {
     if header.trim().is_empty() {
         return Err(SignatureError::NoHeader);
     }
@@ -491,9 +494,19 @@ impl Verifier {
         payload_is_empty: bool,
         header: &str,
         now: i64,
+        mac: impl FnMut(i64, usize) -> Option<[u8; SIGNATURE_LEN]>,
+    ) -> Result<Verified, SignatureError> {
+        self.verify_signed(&checked_header(header, payload_is_empty)?, now, mac)
+    }
+
+    /// [`Verifier::verify_with_macs`] of a header already read by [`checked_header`] (a caller
+    /// that needs its timestamp first reads it once).
+    pub fn verify_signed(
+        &self,
+        parsed: &SignatureHeader,
+        now: i64,
         mut mac: impl FnMut(i64, usize) -> Option<[u8; SIGNATURE_LEN]>,
     ) -> Result<Verified, SignatureError> {
-        let parsed = checked_header(header, payload_is_empty)?;
         let secret_index = (0..self.keys.len())
             .position(|index| {
                 let Some(expected) = mac(parsed.timestamp, index) else {

@@ -194,18 +194,23 @@ function verifyPayload(payload, header, secret, options) {
   const now = nowSeconds(options && options.now);
   const macs = core.nativeMacs();
   if (macs) {
-    const { length, computed } = platformMacs(macs, payload, header, secret, now);
-    call(() => verifier.verifyMacs(header, length, now, computed, macs.inner === true));
+    const computed = preparedMacs(verifier, macs, payload, header, secret, now);
+    call(() => verifier.verifyPrepared(now, computed, macs.inner === true));
   } else {
     call(() => verifier.verify(payloadBytes(payload), header, now));
   }
 }
 
-/** The platform's HMACs of `payload` (one per secret) for the timestamp the core reads from the header. */
-function platformMacs(macs, payload, header, secret, now) {
+/**
+ * The platform's HMACs of `payload` (one per secret) for the timestamp the core reads from the
+ * header; the verifier keeps the header it read for the `verifyPrepared*` call that must follow
+ * synchronously (the secrets are listed first: nothing outside this package runs in between).
+ */
+function preparedMacs(verifier, macs, payload, header, secret, now) {
+  const secrets = secretList(secret);
   const length = typeof payload === 'string' ? payload.length : payload.byteLength;
-  const t = call(() => wasmSignedTimestamp(header, length, now));
-  return { length, computed: macs(secretList(secret), t, payload) };
+  const t = call(() => verifier.prepare(header, length, now));
+  return macs(secrets, t, payload);
 }
 
 /**
@@ -250,8 +255,8 @@ export function verifyAndNormalize(payload, header, secret, options) {
   const macs = core.nativeMacs();
   if (macs) {
     // The platform's HMAC, then one call into wasm that checks it and normalizes.
-    const { computed } = platformMacs(macs, bytes, h, secret, now);
-    return record(call(() => verifier.verifyMacsAndNormalize(h, bytes, now, computed, macs.inner === true, normalizer)));
+    const computed = preparedMacs(verifier, macs, bytes, h, secret, now);
+    return record(call(() => verifier.verifyPreparedAndNormalize(bytes, now, computed, macs.inner === true, normalizer)));
   }
   return record(call(() => verifier.verifyAndNormalize(bytes, h, now, normalizer)));
 }

@@ -16,9 +16,11 @@
     clippy::indexing_slicing
 )]
 
+use std::cell::Cell;
 use stripe_bridge::mode::ModeGuard;
 use stripe_bridge::money::{self, Currency};
-use stripe_bridge::signature::{self, Secret, Tolerance, Verifier};
+
+use stripe_bridge::signature::{self, Secret, SignatureHeader, Tolerance, Verifier};
 use stripe_bridge::standard_webhooks::WebhookSecret;
 use stripe_bridge::{normalize_json, NormalizeOptions, Record, Status};
 use stripe_bridge_js_common::{argument_error, js_error, json_error, packed, to_js, whole_seconds};
@@ -28,6 +30,9 @@ use wasm_bindgen::prelude::*;
 #[wasm_bindgen]
 pub struct WasmVerifier {
     inner: Verifier,
+    /// The header [`prepare`](Self::prepare) read, for the `verifyPrepared*` call that follows
+    /// it synchronously (taken by that call).
+    prepared: Cell<Option<SignatureHeader>>,
 }
 
 #[wasm_bindgen]
@@ -47,7 +52,10 @@ impl WasmVerifier {
         let inner = Verifier::new(secrets)
             .map_err(to_js)?
             .with_tolerance(tolerance);
-        Ok(WasmVerifier { inner })
+        Ok(WasmVerifier {
+            inner,
+            prepared: Cell::new(None),
+        })
     }
 
     /// Verifies the raw body; returns the index of the secret that matched.
@@ -60,7 +68,7 @@ impl WasmVerifier {
     /// Verifies with HMACs computed by the platform (`macs`: 32 bytes per secret, in order, of
     /// HMAC-SHA256 over `"{signedTimestamp}.{payload}"`; with `inner`, each HMAC's inner
     /// digest, which the core finishes: `Verifier::mac_from_inner`); returns the matching
-    /// secret's index.
+    /// secret's index. For callers that await between reading the timestamp and this call.
     #[wasm_bindgen(js_name = verifyMacs)]
     pub fn verify_macs(
         &self,
@@ -70,29 +78,47 @@ impl WasmVerifier {
         macs: &[u8],
         inner: bool,
     ) -> Result<u32, JsValue> {
-        let now = whole_seconds(now, "now")?;
-        if macs.len()
-            != self
-                .inner
-                .secret_count()
-                .saturating_mul(signature::SIGNATURE_LEN)
-        {
-            return Err(argument_error("one 32-byte HMAC per secret is required"));
-        }
-        let ok = self
-            .inner
-            .verify_with_macs(payload_len == 0, header, now, |_, index| {
-                let start = index.checked_mul(signature::SIGNATURE_LEN)?;
-                let end = start.checked_add(signature::SIGNATURE_LEN)?;
-                let mac = macs.get(start..end)?.try_into().ok()?;
-                if inner {
-                    self.inner.mac_from_inner(index, &mac)
-                } else {
-                    Some(mac)
-                }
-            })
-            .map_err(to_js)?;
-        Ok(u32::try_from(ok.secret_index).unwrap_or(u32::MAX))
+        whole_seconds(now, "now")?;
+        let parsed = signature::checked_header(header, payload_len == 0).map_err(to_js)?;
+        self.check_macs(&parsed, now, macs, inner)
+    }
+
+    /// Reads the header (after `now` and the body's presence) for a synchronous
+    /// `verifyPrepared*` call after the platform's HMACs; returns the timestamp they sign. The
+    /// header crosses into wasm and is read once instead of twice (`signedTimestamp`, then
+    /// `verifyMacs`).
+    pub fn prepare(&self, header: &str, payload_len: u32, now: f64) -> Result<f64, JsValue> {
+        whole_seconds(now, "now")?;
+        let parsed = signature::checked_header(header, payload_len == 0).map_err(to_js)?;
+        let t = js_timestamp(parsed.timestamp)?;
+        self.prepared.set(Some(parsed));
+        Ok(t)
+    }
+
+    /// [`verify_macs`](Self::verify_macs) of the header the last [`prepare`](Self::prepare)
+    /// read (each prepared header is used once).
+    #[wasm_bindgen(js_name = verifyPrepared)]
+    pub fn verify_prepared(&self, now: f64, macs: &[u8], inner: bool) -> Result<u32, JsValue> {
+        let parsed = self
+            .prepared
+            .take()
+            .ok_or_else(|| argument_error("verifyPrepared follows a prepare call"))?;
+        self.check_macs(&parsed, now, macs, inner)
+    }
+
+    /// [`verify_prepared`](Self::verify_prepared), then normalizes `payload` in the same call;
+    /// returns the record packed.
+    #[wasm_bindgen(js_name = verifyPreparedAndNormalize)]
+    pub fn verify_prepared_and_normalize(
+        &self,
+        payload: &[u8],
+        now: f64,
+        macs: &[u8],
+        inner: bool,
+        normalizer: &WasmNormalizer,
+    ) -> Result<String, JsValue> {
+        self.verify_prepared(now, macs, inner)?;
+        normalizer.normalize(payload)
     }
 
     /// [`verify_macs`](Self::verify_macs), then normalizes `payload` in the same call; returns
@@ -197,6 +223,52 @@ pub fn status_concern(status: &str) -> Result<String, JsValue> {
     Ok(status.concern().as_str().to_owned())
 }
 
+impl WasmVerifier {
+    /// The core's check of the platform's MACs against a read header (see `verify_macs`).
+    fn check_macs(
+        &self,
+        parsed: &SignatureHeader,
+        now: f64,
+        macs: &[u8],
+        inner: bool,
+    ) -> Result<u32, JsValue> {
+        let now = whole_seconds(now, "now")?;
+        if macs.len()
+            != self
+                .inner
+                .secret_count()
+                .saturating_mul(signature::SIGNATURE_LEN)
+        {
+            return Err(argument_error("one 32-byte HMAC per secret is required"));
+        }
+        let ok = self
+            .inner
+            .verify_signed(parsed, now, |_, index| {
+                let start = index.checked_mul(signature::SIGNATURE_LEN)?;
+                let end = start.checked_add(signature::SIGNATURE_LEN)?;
+                let mac = macs.get(start..end)?.try_into().ok()?;
+                if inner {
+                    self.inner.mac_from_inner(index, &mac)
+                } else {
+                    Some(mac)
+                }
+            })
+            .map_err(to_js)?;
+        Ok(u32::try_from(ok.secret_index).unwrap_or(u32::MAX))
+    }
+}
+
+/// A signed timestamp as a JS number: beyond 2^53 it could not be signed over exactly from
+/// JS, so it is refused.
+fn js_timestamp(t: i64) -> Result<f64, JsValue> {
+    if t.unsigned_abs() > 9_007_199_254_740_991 {
+        return Err(to_js(signature::SignatureError::MalformedHeader {
+            reason: "the timestamp (t=) is out of range",
+        }));
+    }
+    Ok(t as f64)
+}
+
 /// The timestamp a `Stripe-Signature` header signs (after the header and body checks), for
 /// computing the HMACs natively before `verifyMacs`. `now` is checked first, as the
 /// verification functions check it before the header (the same error for the same input on
@@ -204,14 +276,7 @@ pub fn status_concern(status: &str) -> Result<String, JsValue> {
 #[wasm_bindgen(js_name = signedTimestamp)]
 pub fn signed_timestamp(header: &str, payload_len: u32, now: f64) -> Result<f64, JsValue> {
     whole_seconds(now, "now")?;
-    let t = signature::signed_timestamp(header, payload_len == 0).map_err(to_js)?;
-    // Timestamps beyond 2^53 cannot be signed over exactly from JS; refuse them.
-    if t.unsigned_abs() > 9_007_199_254_740_991 {
-        return Err(to_js(signature::SignatureError::MalformedHeader {
-            reason: "the timestamp (t=) is out of range",
-        }));
-    }
-    Ok(t as f64)
+    js_timestamp(signature::signed_timestamp(header, payload_len == 0).map_err(to_js)?)
 }
 
 /// `t=<timestamp>,v1=<hex>` for the payload (stripe-node's `generateTestHeaderString`).

@@ -142,6 +142,34 @@ fn native_mac_path_checks_in_the_core() {
         h.finalize().to_vec()
     };
     let inners = [inner("whsec_old"), inner(SECRET)].concat();
+    // The prepared path: the header read once, used once.
+    let v = verifier();
+    assert_eq!(
+        code(v.verify_prepared(T, &inners, true).unwrap_err()),
+        "invalid_argument"
+    );
+    assert_eq!(code(v.prepare("", 1, T).unwrap_err()), "no_header");
+    assert_eq!(code(v.prepare(&header, 0, T).unwrap_err()), "no_payload");
+    assert_eq!(
+        code(v.prepare(&header, 1, f64::NAN).unwrap_err()),
+        "invalid_argument"
+    );
+    assert_eq!(v.prepare(&header, BODY.len() as u32, T).unwrap(), T);
+    assert_eq!(v.verify_prepared(T, &inners, true).unwrap(), 1);
+    assert_eq!(
+        code(v.verify_prepared(T, &inners, true).unwrap_err()),
+        "invalid_argument"
+    );
+    assert_eq!(v.prepare(&header, BODY.len() as u32, T).unwrap(), T);
+    assert_eq!(
+        code(v.verify_prepared(T + 301.0, &inners, true).unwrap_err()),
+        "timestamp_outside_tolerance"
+    );
+    assert_eq!(v.prepare(&header, BODY.len() as u32, T).unwrap(), T);
+    assert_eq!(
+        code(v.verify_prepared(T, &macs, true).unwrap_err()),
+        "no_match"
+    );
     assert_eq!(
         verifier()
             .verify_macs(&header, BODY.len() as u32, T, &inners, true)
