@@ -100,6 +100,14 @@ for (const flags of [[], ['nodejs_compat']]) {
           assert.equal(await (await post('/async-header', body, header)).json(), true);
         }
       }
+      // Non-ASCII and astral text, and a string body past the 1 MB worst-case layout.
+      for (const units of [40, 1_200_000]) {
+        const note = 'Zoë 🧾 '.repeat(units / 8);
+        const body = `{"id":"evt_big","type":"charge.succeeded","created":1700000000,"data":{"object":{"id":"ch_1","object":"charge","description":"${note}"}}}`;
+        const header = sb.generateTestHeader({ payload: body, secret: 'whsec_workerd' });
+        assert.deepEqual(await (await post('/async', body, header)).json(), sb.verifyAndNormalize(body, header, secrets), `${units}`);
+        assert.equal((await post('/async', body.replace('evt_big', 'evt_bis'), header)).status, 400);
+      }
       // Each failure is the same error, with the same code, as in the synchronous path.
       const body = fixture('pi_succeeded_basil.json');
       const t = Math.floor(Date.now() / 1000);
