@@ -78,9 +78,7 @@ impl WasmVerifier {
         macs: &[u8],
         inner: bool,
     ) -> Result<u32, JsValue> {
-        whole_seconds(now, "now")?;
-        let parsed = signature::checked_header(header, payload_len == 0).map_err(to_js)?;
-        self.check_macs(&parsed, now, macs, inner)
+        self.check_macs(&read_header(header, payload_len, now)?, now, macs, inner)
     }
 
     /// Reads the header (after `now` and the body's presence) for a synchronous
@@ -88,8 +86,7 @@ impl WasmVerifier {
     /// header crosses into wasm and is read once instead of twice (`signedTimestamp`, then
     /// `verifyMacs`).
     pub fn prepare(&self, header: &str, payload_len: u32, now: f64) -> Result<f64, JsValue> {
-        whole_seconds(now, "now")?;
-        let parsed = signature::checked_header(header, payload_len == 0).map_err(to_js)?;
+        let parsed = read_header(header, payload_len, now)?;
         let t = js_timestamp(parsed.timestamp)?;
         self.prepared.set(Some(parsed));
         Ok(t)
@@ -269,14 +266,19 @@ fn js_timestamp(t: i64) -> Result<f64, JsValue> {
     Ok(t as f64)
 }
 
-/// The timestamp a `Stripe-Signature` header signs (after the header and body checks), for
-/// computing the HMACs natively before `verifyMacs`. `now` is checked first, as the
-/// verification functions check it before the header (the same error for the same input on
-/// every path).
+/// The timestamp a `Stripe-Signature` header signs (after `now` and the header and body
+/// checks: [`read_header`]), for computing the HMACs natively before `verifyMacs`.
 #[wasm_bindgen(js_name = signedTimestamp)]
 pub fn signed_timestamp(header: &str, payload_len: u32, now: f64) -> Result<f64, JsValue> {
+    js_timestamp(read_header(header, payload_len, now)?.timestamp)
+}
+
+/// The header read as every path reads it before the platform's HMACs: `now` checked first,
+/// as the verification functions check it before the header (the same error for the same
+/// input on every path), then the core's header and body checks.
+fn read_header(header: &str, payload_len: u32, now: f64) -> Result<SignatureHeader, JsValue> {
     whole_seconds(now, "now")?;
-    js_timestamp(signature::signed_timestamp(header, payload_len == 0).map_err(to_js)?)
+    signature::checked_header(header, payload_len == 0).map_err(to_js)
 }
 
 /// `t=<timestamp>,v1=<hex>` for the payload (stripe-node's `generateTestHeaderString`).
