@@ -14,6 +14,7 @@ import {
 import { recordOf, RECORD_KEYS } from '../build/wasm/record-shape.mjs';
 import { core } from './runtime.mjs';
 import { callWith, makeError } from './errors.mjs';
+import { cached } from './cache.mjs';
 
 export {
   StripeBridgeError,
@@ -110,25 +111,16 @@ function nowSeconds(now) {
 }
 
 // Verifiers (secrets + tolerance, HMAC keys prepared) and normalizers are cached: building
-// them per call would redo the key schedule for every webhook.
-const CACHE_LIMIT = 32;
+// them per call would redo the key schedule for every webhook. A dropped one is freed.
 const verifiers = new Map();
 const normalizers = new Map();
 
-function cached(map, key, make) {
-  let value = map.get(key);
-  if (value === undefined) {
-    value = make();
-    if (map.size >= CACHE_LIMIT) {
-      const [oldestKey, oldest] = map.entries().next().value;
-      map.delete(oldestKey);
-      if (lastVerifier.verifier === oldest) lastVerifier = { secret: undefined, tolerance: undefined, verifier: undefined };
-      if (defaultNormalizer === oldest) defaultNormalizer = undefined;
-      oldest.free();
-    }
-    map.set(key, value);
-  }
-  return value;
+function keep(map, key, make) {
+  return cached(map, key, make, (oldest) => {
+    if (lastVerifier.verifier === oldest) lastVerifier = { secret: undefined, tolerance: undefined, verifier: undefined };
+    if (defaultNormalizer === oldest) defaultNormalizer = undefined;
+    oldest.free();
+  });
 }
 
 // The last (secret, tolerance) pair and its verifier: webhook handlers call with the same
@@ -151,7 +143,7 @@ function buildVerifier(secret, tolerance) {
     throw makeError('argument', 'invalid_argument', '`tolerance` must be a number of seconds (>= 1) or false to disable the check.');
   }
   const key = JSON.stringify([secrets, tolerance]);
-  return cached(verifiers, key, () => call(() => new WasmVerifier(secrets, tolerance === false ? undefined : tolerance)));
+  return keep(verifiers, key, () => call(() => new WasmVerifier(secrets, tolerance === false ? undefined : tolerance)));
 }
 
 // The normalizer of the default options (most calls pass no order keys, mode or accounts).
@@ -181,7 +173,7 @@ function buildNormalizer(options) {
     throw makeError('argument', 'invalid_mode', '`accounts` must be an array of acct_… ids and "platform".');
   }
   const key = keys === undefined && mode === undefined && accounts === undefined ? '' : JSON.stringify([keys, mode, accounts]);
-  return cached(normalizers, key, () => call(() => new WasmNormalizer(keys, mode, accounts)));
+  return keep(normalizers, key, () => call(() => new WasmNormalizer(keys, mode, accounts)));
 }
 
 /**
@@ -407,7 +399,7 @@ const standardSecrets = new Map();
 
 function standardWebhookFor(secret) {
   if (typeof secret !== 'string') throw makeError('argument', 'invalid_argument', 'The Standard Webhooks secret must be a string (whsec_...).');
-  return cached(standardSecrets, secret, () => call(() => new WasmStandardWebhook(secret)));
+  return keep(standardSecrets, secret, () => call(() => new WasmStandardWebhook(secret)));
 }
 
 function headerValue(headers, name) {

@@ -1,6 +1,8 @@
 // Per-module state (internal; not re-exported): whether the wasm is instantiated, and an
 // optional native HMAC provider.
 
+import { cached } from './cache.mjs';
+
 /** Bodies above this many bytes (worst case) are encoded into a fresh array, not kept around. */
 const SCRATCH_LIMIT = 1024 * 1024;
 /** SHA-256's block size, the HMAC key's padded length. */
@@ -102,18 +104,14 @@ export function innerDigestsWithHash(hash) {
   const encoder = new TextEncoder();
   const pads = new Map();
   const messageFor = reusedBuffer(HMAC_BLOCK + 16 * 1024);
-  const padFor = (secret) => {
-    let pad = pads.get(secret);
-    if (pad === undefined) {
-      if (pads.size >= 32) pads.delete(pads.keys().next().value);
+  const padFor = (secret) =>
+    cached(pads, secret, () => {
       let key = encoder.encode(secret);
       if (key.length > HMAC_BLOCK) key = hash('sha256', key, 'buffer');
-      pad = new Uint8Array(HMAC_BLOCK).fill(0x36);
+      const pad = new Uint8Array(HMAC_BLOCK).fill(0x36);
       key.forEach((k, i) => (pad[i] ^= k));
-      pads.set(secret, pad);
-    }
-    return pad;
-  };
+      return pad;
+    });
   const provider = (secrets, timestamp, payload) => {
     const prefix = `${timestamp}.`;
     const max = HMAC_BLOCK + prefix.length + (typeof payload === 'string' ? payload.length * 3 : payload.byteLength);
@@ -180,24 +178,21 @@ export function macsWithSubtle(subtle) {
   const importing = new Map();
   const imported = new Map();
   const encoder = new TextEncoder();
-  const keyFor = (secret) => {
-    let key = importing.get(secret);
-    if (key === undefined) {
-      if (importing.size >= 32) {
-        const oldest = importing.keys().next().value;
-        importing.delete(oldest);
-        imported.delete(oldest);
-      }
-      key = subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-      importing.set(secret, key);
-      // Kept once imported; a failed import is forgotten, so the next call tries again.
-      key.then(
-        (k) => importing.get(secret) === key && imported.set(secret, k),
-        () => importing.get(secret) === key && importing.delete(secret),
-      );
-    }
-    return key;
-  };
+  const keyFor = (secret) =>
+    cached(
+      importing,
+      secret,
+      () => {
+        const key = subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+        // Kept once imported; a failed import is forgotten, so the next call tries again.
+        key.then(
+          (k) => importing.get(secret) === key && imported.set(secret, k),
+          () => importing.get(secret) === key && importing.delete(secret),
+        );
+        return key;
+      },
+      (_, oldest) => imported.delete(oldest),
+    );
   const sign = async (secret, signed) => new Uint8Array(await subtle.sign('HMAC', imported.get(secret) ?? (await keyFor(secret)), signed));
   return async (secrets, timestamp, payload) => {
     const prefix = encoder.encode(`${timestamp}.`);

@@ -8,6 +8,7 @@ import {
 } from '../build/targets-wasm/stripe_bridge_targets.js';
 import { targets } from './runtime.mjs';
 import { callWith, makeError, objectBytes } from './errors.mjs';
+import { cached } from './cache.mjs';
 
 export {
   StripeBridgeError,
@@ -51,17 +52,7 @@ function profileFor(profile) {
   if (typeof profile === 'string') key = profile;
   else if (profile !== null && typeof profile === 'object') key = JSON.stringify(profile);
   else throw makeError('argument', 'invalid_argument', 'The profile is a name (nopcommerce, salesforce, erp, order-feed, record) or a mapping object.');
-  let parsed = profiles.get(key);
-  if (!parsed) {
-    parsed = call(() => new WasmProfile(key));
-    if (profiles.size >= 32) {
-      const [oldestKey, oldest] = profiles.entries().next().value;
-      profiles.delete(oldestKey);
-      oldest.free();
-    }
-    profiles.set(key, parsed);
-  }
-  return parsed;
+  return cached(profiles, key, () => call(() => new WasmProfile(key)), (oldest) => oldest.free());
 }
 
 /**
