@@ -13,6 +13,9 @@
     clippy::panic,
     clippy::indexing_slicing
 )]
+// The Worker runs on wasm32, where its error values (the answer it gives, Stripe's error) are
+// half their 64-bit size and within clippy's limit; the lint is checked there (`make test`).
+#![cfg_attr(not(target_arch = "wasm32"), allow(clippy::result_large_err))]
 
 mod book;
 mod config;
