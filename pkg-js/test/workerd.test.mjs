@@ -96,6 +96,7 @@ for (const flags of [[], ['nodejs_compat']]) {
           const header = sb.generateTestHeader({ payload: body, secret });
           const record = await (await post('/async', body, header)).json();
           assert.deepEqual(record, sb.verifyAndNormalize(body, header, secrets), name);
+          assert.deepEqual(await (await post('/async-bytes', body, header)).json(), record, name);
           assert.deepEqual(await (await post('/async-event', body, header)).json(), JSON.parse(body), name);
           assert.equal(await (await post('/async-header', body, header)).json(), true);
         }
@@ -105,8 +106,10 @@ for (const flags of [[], ['nodejs_compat']]) {
         const note = 'Zoë 🧾 '.repeat(units / 8);
         const body = `{"id":"evt_big","type":"charge.succeeded","created":1700000000,"data":{"object":{"id":"ch_1","object":"charge","description":"${note}"}}}`;
         const header = sb.generateTestHeader({ payload: body, secret: 'whsec_workerd' });
-        assert.deepEqual(await (await post('/async', body, header)).json(), sb.verifyAndNormalize(body, header, secrets), `${units}`);
-        assert.equal((await post('/async', body.replace('evt_big', 'evt_bis'), header)).status, 400);
+        const expected = sb.verifyAndNormalize(body, header, secrets);
+        assert.deepEqual(await (await post('/async', body, header)).json(), expected, `${units}`);
+        assert.deepEqual(await (await post('/async-bytes', body, header)).json(), expected, `${units}`);
+        for (const path of ['/async', '/async-bytes']) assert.equal((await post(path, body.replace('evt_big', 'evt_bis'), header)).status, 400);
       }
       // Each failure is the same error, with the same code, as in the synchronous path.
       const body = fixture('pi_succeeded_basil.json');
@@ -126,7 +129,7 @@ for (const flags of [[], ['nodejs_compat']]) {
           expected = { type: e.type, code: e.code };
         }
         assert.ok(expected, what);
-        for (const path of ['/async', '/async-event', '/async-header']) {
+        for (const path of ['/async', '/async-bytes', '/async-event', '/async-header']) {
           const res = await post(path + query, payload, header);
           assert.equal(res.status, 400, `${what} ${path}`);
           const err = await res.json();

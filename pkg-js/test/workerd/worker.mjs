@@ -8,7 +8,9 @@ import { fetchPayoutReconciliation } from '../../dist/finance-workerd.mjs';
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
-    const body = await request.text();
+    // The README's recommended form reads the body's bytes (`/async-bytes`); the rest read text.
+    const raw = url.pathname === '/async-bytes' ? await request.arrayBuffer() : undefined;
+    const body = raw === undefined ? await request.text() : undefined;
     const header = request.headers.get('stripe-signature');
     try {
       if (url.pathname === '/event') {
@@ -37,6 +39,9 @@ export default {
       const options = url.searchParams.has('now') ? { now: Number(url.searchParams.get('now')) } : undefined;
       if (url.pathname === '/async') {
         return Response.json(await verifyAndNormalizeAsync(body, header, env.SECRET.split(','), options));
+      }
+      if (url.pathname === '/async-bytes') {
+        return Response.json(await verifyAndNormalizeAsync(raw, header, env.SECRET.split(','), options));
       }
       if (url.pathname === '/async-event') {
         return Response.json(await constructEventAsync(body, header, env.SECRET.split(','), options));
