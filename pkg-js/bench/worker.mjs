@@ -12,8 +12,9 @@ export default {
     const n = Number(url.searchParams.get('n') || '1');
     const impl = url.searchParams.get('impl');
     const body = await request.text();
-    // The same body as bytes (what `request.arrayBuffer()` gives), made once outside the loop.
-    const bytes = impl.endsWith('-bytes') ? new TextEncoder().encode(body) : undefined;
+    // The same body as bytes (an ArrayBuffer, as `request.arrayBuffer()` gives), made once
+    // outside the loop.
+    const bytes = impl?.endsWith('-bytes') ? new TextEncoder().encode(body).buffer : undefined;
     const header = request.headers.get('stripe-signature');
     const now = { now: Number(url.searchParams.get('t')) };
     let last;

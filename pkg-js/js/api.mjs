@@ -116,11 +116,24 @@ const verifiers = new Map();
 const normalizers = new Map();
 
 function keep(map, key, make) {
-  return cached(map, key, make, (oldest) => {
-    if (lastVerifier.verifier === oldest) lastVerifier = { secret: undefined, tolerance: undefined, verifier: undefined };
-    if (defaultNormalizer === oldest) defaultNormalizer = undefined;
-    oldest.free();
-  });
+  return cached(map, key, make, forget);
+}
+
+function forget(oldest) {
+  if (lastVerifier.verifier === oldest) lastVerifier = { secret: undefined, tolerance: undefined, verifier: undefined };
+  if (defaultNormalizer === oldest) defaultNormalizer = undefined;
+  oldest.free();
+}
+
+/**
+ * The caller's options, each read once into a plain object before any cached verifier or
+ * normalizer is looked up: a getter on them could call this package again, and the cache could
+ * then drop (and free) an object this call already holds.
+ */
+function optionValues(options) {
+  if (options === undefined || options === null) return undefined;
+  const { tolerance, now, orderKeys, mode, accounts } = options;
+  return { tolerance, now, orderKeys, mode, accounts };
 }
 
 // The last (secret, tolerance) pair and its verifier: webhook handlers call with the same
@@ -210,14 +223,16 @@ function preparedMacs(verifier, macs, payload, header, secret, now) {
  * StripeSignatureVerificationError.
  */
 export function verifyHeader(payload, header, secret, options) {
-  verifyPayload(typeof payload === 'string' ? payload : payloadBytes(payload), headerString(header), secret, options);
+  const o = optionValues(options);
+  verifyPayload(typeof payload === 'string' ? payload : payloadBytes(payload), headerString(header), secret, o);
   return true;
 }
 
 /** Verifies, then returns the parsed event (like stripe-node's constructEvent, but synchronous everywhere). */
 export function constructEvent(payload, header, secret, options) {
+  const o = optionValues(options);
   const body = typeof payload === 'string' ? payload : payloadBytes(payload);
-  verifyPayload(body, headerString(header), secret, options);
+  verifyPayload(body, headerString(header), secret, o);
   return parsedEvent(typeof body === 'string' ? body : decoder.decode(body));
 }
 
@@ -237,11 +252,13 @@ function parsedEvent(text) {
 
 /** Verifies and normalizes in one call: the webhook fast path. Returns the normalized record. */
 export function verifyAndNormalize(payload, header, secret, options) {
-  // Secrets and options first (a getter on them could call this package again), the body's
-  // bytes last: they may be in the reused encoding buffer until the wasm call copies them.
-  const verifier = verifierFor(secret, options);
-  const now = nowSeconds(options && options.now);
-  const normalizer = normalizerFor(options);
+  // The options first (a getter on them could call this package again), then the cached
+  // objects, the body's bytes last: they may be in the reused encoding buffer until the wasm
+  // call copies them.
+  const o = optionValues(options);
+  const verifier = verifierFor(secret, o);
+  const now = nowSeconds(o && o.now);
+  const normalizer = normalizerFor(o);
   const h = headerString(header);
   const bytes = payloadBytes(payload);
   const macs = core.nativeMacs();
@@ -259,10 +276,11 @@ export function verifyAndNormalize(payload, header, secret, options) {
  * wasm; elsewhere they do what the synchronous ones do (`sync`). The core still reads the
  * header, compares in constant time and checks the tolerance. Errors are rejections, with the
  * classes and codes of the synchronous functions (their checks run first, in the same order).
- * `then(bytes, header, macs, inner)` finishes after the platform's HMACs (`inner`: the provider
- * gave inner digests, which the core finishes).
+ * `then(bytes, header, macs, inner, options)` finishes after the platform's HMACs (`inner`: the
+ * provider gave inner digests, which the core finishes; `options`: the values read on entry).
  */
-async function verifiedAsync(payload, header, secret, options, normalizes, sync, then) {
+async function verifiedAsync(payload, header, secret, given, normalizes, sync, then) {
+  const options = optionValues(given);
   const macs = core.nativeMacs() || core.asyncMacs();
   if (!macs) return sync(payload, header, secret, options);
   verifierFor(secret, options);
@@ -280,7 +298,7 @@ async function verifiedAsync(payload, header, secret, options, normalizes, sync,
   } catch (e) {
     throw makeError('signature', 'hmac_failed', `The platform's HMAC failed (${(e && e.name) || 'error'}); the signature could not be checked.`);
   }
-  return then(bytes, h, computed, macs.inner === true);
+  return then(bytes, h, computed, macs.inner === true, options);
 }
 
 const ownedUtf8 = new TextEncoder();
@@ -296,16 +314,16 @@ function checkMacs(bytes, h, secret, options, computed, inner) {
 
 /** verifyHeader, with the Web Crypto API's HMAC where that is the platform's native one. */
 export function verifyHeaderAsync(payload, header, secret, options) {
-  return verifiedAsync(payload, header, secret, options, false, verifyHeader, (bytes, h, computed, inner) => {
-    checkMacs(bytes, h, secret, options, computed, inner);
+  return verifiedAsync(payload, header, secret, options, false, verifyHeader, (bytes, h, computed, inner, o) => {
+    checkMacs(bytes, h, secret, o, computed, inner);
     return true;
   });
 }
 
 /** constructEvent, with the Web Crypto API's HMAC where that is the platform's native one (like stripe-node's constructEventAsync). */
 export function constructEventAsync(payload, header, secret, options) {
-  return verifiedAsync(payload, header, secret, options, false, constructEvent, (bytes, h, computed, inner) => {
-    checkMacs(bytes, h, secret, options, computed, inner);
+  return verifiedAsync(payload, header, secret, options, false, constructEvent, (bytes, h, computed, inner, o) => {
+    checkMacs(bytes, h, secret, o, computed, inner);
     // A string body is parsed as given, as constructEvent does (no round trip through UTF-8).
     return parsedEvent(typeof payload === 'string' ? payload : decoder.decode(bytes));
   });
@@ -313,23 +331,28 @@ export function constructEventAsync(payload, header, secret, options) {
 
 /** verifyAndNormalize, with the Web Crypto API's HMAC where that is the platform's native one. */
 export function verifyAndNormalizeAsync(payload, header, secret, options) {
-  return verifiedAsync(payload, header, secret, options, true, verifyAndNormalize, (bytes, h, computed, inner) => {
+  return verifiedAsync(payload, header, secret, options, true, verifyAndNormalize, (bytes, h, computed, inner, o) => {
     // Looked up after the await, as in checkMacs.
-    const verifier = verifierFor(secret, options);
-    const now = nowSeconds(options && options.now);
-    return record(call(() => verifier.verifyMacsAndNormalize(h, bytes, now, computed, inner, normalizerFor(options))));
+    const verifier = verifierFor(secret, o);
+    const now = nowSeconds(o && o.now);
+    return record(call(() => verifier.verifyMacsAndNormalize(h, bytes, now, computed, inner, normalizerFor(o))));
   });
 }
 
 /** Normalizes a Stripe event (an object, JSON text or bytes) into the platform-neutral record. */
 export function normalizeEvent(event, options) {
-  // The options first: the bytes may be in the reused encoding buffer until wasm copies them.
-  const normalizer = normalizerFor(options);
+  // The options and an event object's JSON first (a getter or toJSON could call this package
+  // again), then the normalizer; the bytes last: they may be in the reused encoding buffer
+  // until wasm copies them.
+  const o = optionValues(options);
+  const raw = typeof event === 'string' || event instanceof Uint8Array || event instanceof ArrayBuffer;
+  const json = !raw && event !== null && typeof event === 'object' ? JSON.stringify(event) : undefined;
+  const normalizer = normalizerFor(o);
   let bytes;
-  if (typeof event === 'string' || event instanceof Uint8Array || event instanceof ArrayBuffer) {
+  if (raw) {
     bytes = payloadBytes(event);
-  } else if (event !== null && typeof event === 'object') {
-    bytes = core.utf8(JSON.stringify(event));
+  } else if (json !== undefined) {
+    bytes = core.utf8(json);
   } else {
     throw makeError('argument', 'invalid_argument', 'normalizeEvent takes an event object, JSON text or bytes.');
   }
@@ -413,18 +436,17 @@ function headerValue(headers, name) {
  * `req.headers`) or a `Headers`. Options: `{ tolerance = 300, now }`.
  */
 export function verifyStandardWebhook(payload, headers, secret, options = {}) {
+  // The caller's values first (a getter or `headers.get` could call this package again), then
+  // the cached verifier, the body's bytes last (they may be in the reused encoding buffer).
+  const id = String(headerValue(headers, 'webhook-id'));
+  const timestamp = String(headerValue(headers, 'webhook-timestamp'));
+  const signature = String(headerValue(headers, 'webhook-signature'));
+  const { tolerance: given, now } = options ?? {};
+  const tolerance = given ?? 300;
+  const at = nowSeconds(now);
+  const verifier = standardWebhookFor(secret);
   const bytes = payloadBytes(payload);
-  const tolerance = options.tolerance ?? 300;
-  call(() =>
-    standardWebhookFor(secret).verify(
-      String(headerValue(headers, 'webhook-id')),
-      String(headerValue(headers, 'webhook-timestamp')),
-      String(headerValue(headers, 'webhook-signature')),
-      bytes,
-      nowSeconds(options.now),
-      tolerance,
-    ),
-  );
+  call(() => verifier.verify(id, timestamp, signature, bytes, at, tolerance));
   try {
     return JSON.parse(typeof payload === 'string' ? payload : decoder.decode(bytes));
   } catch {

@@ -104,14 +104,14 @@ export function innerDigestsWithHash(hash) {
   const encoder = new TextEncoder();
   const pads = new Map();
   const messageFor = reusedBuffer(HMAC_BLOCK + 16 * 1024);
-  const padFor = (secret) =>
-    cached(pads, secret, () => {
-      let key = encoder.encode(secret);
-      if (key.length > HMAC_BLOCK) key = hash('sha256', key, 'buffer');
-      const pad = new Uint8Array(HMAC_BLOCK).fill(0x36);
-      key.forEach((k, i) => (pad[i] ^= k));
-      return pad;
-    });
+  const makePad = (secret) => {
+    let key = encoder.encode(secret);
+    if (key.length > HMAC_BLOCK) key = hash('sha256', key, 'buffer');
+    const pad = new Uint8Array(HMAC_BLOCK).fill(0x36);
+    key.forEach((k, i) => (pad[i] ^= k));
+    return pad;
+  };
+  const padFor = (secret) => cached(pads, secret, makePad);
   const provider = (secrets, timestamp, payload) => {
     const prefix = `${timestamp}.`;
     const max = HMAC_BLOCK + prefix.length + (typeof payload === 'string' ? payload.length * 3 : payload.byteLength);
@@ -178,21 +178,17 @@ export function macsWithSubtle(subtle) {
   const importing = new Map();
   const imported = new Map();
   const encoder = new TextEncoder();
-  const keyFor = (secret) =>
-    cached(
-      importing,
-      secret,
-      () => {
-        const key = subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-        // Kept once imported; a failed import is forgotten, so the next call tries again.
-        key.then(
-          (k) => importing.get(secret) === key && imported.set(secret, k),
-          () => importing.get(secret) === key && importing.delete(secret),
-        );
-        return key;
-      },
-      (_, oldest) => imported.delete(oldest),
+  const importKey = (secret) => {
+    const key = subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+    // Kept once imported; a failed import is forgotten, so the next call tries again.
+    key.then(
+      (k) => importing.get(secret) === key && imported.set(secret, k),
+      () => importing.get(secret) === key && importing.delete(secret),
     );
+    return key;
+  };
+  const forget = (_, oldest) => imported.delete(oldest);
+  const keyFor = (secret) => cached(importing, secret, importKey, forget);
   const sign = async (secret, signed) => new Uint8Array(await subtle.sign('HMAC', imported.get(secret) ?? (await keyFor(secret)), signed));
   return async (secrets, timestamp, payload) => {
     const prefix = encoder.encode(`${timestamp}.`);

@@ -63,9 +63,11 @@ function profileFor(profile) {
  * order and do not depend on delivery order.
  */
 export function mapToTarget(record, profile, options = {}) {
-  const p = profileFor(profile);
+  // The caller's objects are serialized before the cached profile is looked up: a toJSON could
+  // call this package again, and the cache could then drop (and free) the profile.
   const recordJson = objectBytes(record, 'record');
   const stateJson = options.state ? objectBytes(options.state, 'options.state') : undefined;
+  const p = profileFor(profile);
   const out = call(() => p.map(recordJson, stateJson));
   return out === undefined ? null : JSON.parse(out);
 }
