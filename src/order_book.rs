@@ -21,8 +21,13 @@ pub const MAX_EVENT_IDS: usize = 500;
 
 /// The book a record belongs to: its Connect account (or `platform`) and its mode.
 pub fn partition(record: &Record) -> String {
-    let account = record.account.as_deref().unwrap_or(crate::mode::PLATFORM);
-    let mode = if record.livemode { "live" } else { "test" };
+    partition_of(record.account.as_deref(), record.livemode)
+}
+
+/// The book of an event's account (`None`: the platform) and mode, as [`partition`] names it.
+pub fn partition_of(account: Option<&str>, livemode: bool) -> String {
+    let account = account.unwrap_or(crate::mode::PLATFORM);
+    let mode = if livemode { "live" } else { "test" };
     format!("{account}:{mode}")
 }
 

@@ -43,6 +43,8 @@ pub enum Route<'a> {
     ReplayAll,
     /// `POST /dead-letters/{id}/replay`.
     Replay(&'a str),
+    /// `POST /dead-letters/{id}/release`: forget an unreadable event, so Stripe can resend it.
+    Release(&'a str),
     /// `/console`, `/console/…` and `/admin/…`, any method: the console's own table.
     Console,
     /// The webhook or payment-request path with another method than `POST`.
@@ -106,6 +108,8 @@ impl<'a> Route<'a> {
             Route::Cancel(id)
         } else if let Some(id) = between("/dead-letters/", "/replay") {
             Route::Replay(id)
+        } else if let Some(id) = between("/dead-letters/", "/release") {
+            Route::Release(id)
         } else {
             Route::NotFound
         }
@@ -132,6 +136,7 @@ impl<'a> Route<'a> {
             Route::DeadLetters => get("/dead-letters".into()),
             Route::ReplayAll => post("/dead-letters/replay".into()),
             Route::Replay(id) => post(format!("/dead-letters/{id}/replay")),
+            Route::Release(id) => post(format!("/dead-letters/{id}/release")),
             Route::Console => get("/console/".into()),
             Route::MethodNotAllowed => get(WEBHOOK_PATH.into()),
             Route::NotFound => get("/".into()),
@@ -175,6 +180,12 @@ mod tests {
             ("POST", "/dead-letters/replay", Route::ReplayAll),
             ("POST", "/dead-letters/evt_1/replay", Route::Replay("evt_1")),
             ("DELETE", "/dead-letters/evt_1/replay", Route::NotFound),
+            (
+                "POST",
+                "/dead-letters/evt_1/release",
+                Route::Release("evt_1"),
+            ),
+            ("GET", "/dead-letters/evt_1/release", Route::NotFound),
             ("GET", "/console", Route::Console),
             ("POST", "/console/login", Route::Console),
             ("GET", "/admin/stats", Route::Console),
@@ -189,7 +200,16 @@ mod tests {
 
     #[test]
     fn every_route_reads_back_from_its_request() {
-        let ids = ["", "1001", "a/b", "po_1/reconcile", "%2F..", "é"];
+        let ids = [
+            "",
+            "1001",
+            "a/b",
+            "po_1/reconcile",
+            "a/replay",
+            "a/release",
+            "%2F..",
+            "é",
+        ];
         for id in ids {
             for route in [
                 Route::Order(id),
@@ -200,6 +220,7 @@ mod tests {
                 Route::Capture(id),
                 Route::Cancel(id),
                 Route::Replay(id),
+                Route::Release(id),
             ] {
                 let (method, path) = route.request();
                 assert_eq!(Route::of(method, &path), route, "{method} {path}");

@@ -80,6 +80,29 @@ pub async fn apply(env: &Env, record: &Record) -> Result<Applied> {
     response.json().await
 }
 
+/// Forgets that the book saw an event (its dedup key), so a new delivery of it is applied:
+/// only for an event that changed nothing (an unreadable one). `true` when it was known.
+pub async fn forget(env: &Env, book: &str, event_id: &str) -> Result<bool> {
+    let stub = env
+        .durable_object(config::BOOKS)?
+        .id_from_name(book)?
+        .get_stub()?;
+    let mut url = worker::Url::parse("https://book/forget")?;
+    url.query_pairs_mut().append_pair("event", event_id);
+    let mut init = worker::RequestInit::new();
+    init.with_method(worker::Method::Post);
+    let request = Request::new_with_init(url.as_str(), &init)?;
+    let mut response = stub.fetch_with_request(request).await?;
+    if response.status_code() != 200 {
+        return Err(worker::Error::RustError(format!(
+            "book answered {}",
+            response.status_code()
+        )));
+    }
+    let answer: serde_json::Value = response.json().await?;
+    Ok(answer.get("forgotten") == Some(&json!(true)))
+}
+
 /// An order's entry (state, sequence, event ids) from its book, as JSON.
 pub async fn order(env: &Env, book: &str, order_ref: &str) -> Result<Option<serde_json::Value>> {
     let stub = env
@@ -132,6 +155,19 @@ impl DurableObject for OrderBook {
                 let q = url.query_pairs().find(|(k, _)| k == "q");
                 let q = q.map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
                 Response::from_json(&json!({ "orders": self.search(&q).await? }))
+            }
+            "/forget" => {
+                let url = req.url()?;
+                let event = url.query_pairs().find(|(k, _)| k == "event");
+                let Some((_, event_id)) = event else {
+                    return Response::error("event is required", 400);
+                };
+                let key = keys::event(&event_id);
+                let known = self.storage().get::<String>(&key).await?.is_some();
+                if known {
+                    self.storage().delete(&key).await?;
+                }
+                Response::from_json(&json!({ "forgotten": known }))
             }
             "/timeline" => {
                 let url = req.url()?;

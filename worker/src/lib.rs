@@ -220,6 +220,7 @@ async fn route(req: Request, env: &Env, path: &str, method: &Method) -> Outcome 
         Route::DeadLetters => admin(&req, env, list_dead_letters(env, &req)).await,
         Route::ReplayAll => admin(&req, env, replay_all(env, &req)).await,
         Route::Replay(id) => admin(&req, env, replay_counted(env, id.to_owned())).await,
+        Route::Release(id) => admin(&req, env, release(env, id.to_owned())).await,
         Route::Console => console::route(req, env, path, method).await,
         Route::MethodNotAllowed => Outcome::new(405, "method_not_allowed"),
         Route::NotFound => Outcome::new(404, "not_found"),
@@ -943,6 +944,45 @@ async fn replay(env: &Env, event_id: String) -> Outcome {
     o
 }
 
+/// `POST /dead-letters/{event_id}/release`: for an unreadable letter only (it changed nothing),
+/// its book forgets the event and the letter is dropped, so Stripe's resend of it is applied
+/// like a new delivery. The book first: should dropping the letter fail, it stays listed and a
+/// second release is harmless.
+async fn release(env: &Env, event_id: String) -> Outcome {
+    let Ok(kv) = env.kv(config::KV_DEAD_LETTERS) else {
+        return Outcome::new(503, "storage_unavailable");
+    };
+    let key = dead_letter_key(&event_id);
+    let stored = match kv.get(&key).json::<serde_json::Value>().await {
+        Ok(Some(stored)) => stored,
+        Ok(None) => {
+            let mut o = Outcome::new(404, "not_found");
+            o.event_id = Some(event_id);
+            return o;
+        }
+        Err(_) => return Outcome::new(503, "storage_unavailable"),
+    };
+    let letter = match serde_json::from_value::<UnreadableLetter>(stored) {
+        Ok(letter) if letter.kind == LetterKind::Unreadable => letter,
+        _ => {
+            let mut o = Outcome::new(409, "not_unreadable").with_detail(json!({
+                "message": "only an unreadable letter is released; an undelivered one is replayed",
+            }));
+            o.event_id = Some(event_id);
+            return o;
+        }
+    };
+    let book = stripe_bridge::order_book::partition_of(letter.account.as_deref(), letter.livemode);
+    if let Err(e) = book::forget(env, &book, &event_id).await {
+        log(json!({ "outcome": "book_unavailable", "event_id": event_id, "error": e.to_string() }));
+        return Outcome::new(503, "book_unavailable");
+    }
+    let _ = kv.delete(&key).await;
+    let mut o = Outcome::new(200, "released");
+    o.event_id = Some(event_id);
+    o
+}
+
 /// `POST /dead-letters/replay[?since=<Unix ms>]` (admin): replays every undelivered dead
 /// letter (or those that died since), up to 500 per call; unreadable ones stay listed.
 async fn replay_all(env: &Env, req: &Request) -> Outcome {
@@ -1001,8 +1041,9 @@ fn not_replayable(letter: UnreadableLetter) -> Outcome {
     let message = format!(
         "an unreadable event has nothing to forward: stripe-bridge could not read its object \
          and kept only its envelope, never the payload. Once a stripe-bridge release reads it, \
-         delete the DEDUP key evt:{} and resend the event from Stripe (Dashboard → Events → \
-         Resend, or `stripe events resend`)",
+         release it (POST /dead-letters/{}/release: the Worker forgets the event and drops this \
+         letter) and resend the event from Stripe (Dashboard → Events → Resend, or \
+         `stripe events resend`)",
         letter.event_id
     );
     let mut o = Outcome::new(409, "not_replayable").with_detail(json!({

@@ -101,11 +101,30 @@ describe('unreadable and ignored events', () => {
     assert.equal(refused.kind, 'unreadable');
     assert.equal(refused.reason, reason);
     assert.match(refused.message, /nothing to forward/);
-    assert.match(refused.message, new RegExp(`evt:${id}`));
+    assert.match(refused.message, new RegExp(`POST /dead-letters/${id}/release`));
     const still = await (await mf.dispatchFetch('http://worker/dead-letters', { headers: auth })).json();
     assert.ok(still.dead_letters.some((d) => d.event_id === id));
     await settle();
     assert.equal(receivedFor(id).length, 0);
+
+    // Once a release reads it: released (the book forgets the event, the letter goes), then
+    // Stripe's resend is applied like a new delivery and forwarded.
+    const release = (eventId, headers = auth) => mf.dispatchFetch(`http://worker/dead-letters/${eventId}/release`, { method: 'POST', headers });
+    assert.equal((await release(id, {})).status, 401);
+    const released = await release(id);
+    assert.equal(released.status, 200);
+    assert.deepEqual(await released.json(), { result: 'released', event_id: id });
+    const after = await (await mf.dispatchFetch('http://worker/dead-letters', { headers: auth })).json();
+    assert.ok(!after.dead_letters.some((d) => d.event_id === id));
+    assert.equal((await release(id)).status, 404);
+    const readable = JSON.parse(body);
+    readable.data.object.amount = 2198;
+    const resent = await post(mf, JSON.stringify(readable));
+    assert.equal(resent.status, 200);
+    assert.equal((await resent.json()).result, 'accepted');
+    await waitFor(() => receivedFor(id).length === 1, { what: `the resent ${id} forwarded` });
+    const twice = await post(mf, JSON.stringify(readable));
+    assert.equal((await twice.json()).result, 'duplicate');
   });
 
   test('other unreadable objects: another object type, no object, an unsupported currency', async () => {
