@@ -54,13 +54,17 @@ struct Seen {
     at_ms: u64,
 }
 
+/// The Durable Object of a book (`account:mode`).
+fn stub(env: &Env, book: &str) -> Result<worker::Stub> {
+    env.durable_object(config::BOOKS)?
+        .id_from_name(book)?
+        .get_stub()
+}
+
 /// Sends a record to the book of its account and mode.
 pub async fn apply(env: &Env, record: &Record) -> Result<Applied> {
     let book = stripe_bridge::order_book::partition(record);
-    let stub = env
-        .durable_object(config::BOOKS)?
-        .id_from_name(&book)?
-        .get_stub()?;
+    let stub = stub(env, &book)?;
     let headers = worker::Headers::new();
     headers.set("content-type", "application/json")?;
     headers.set("x-book", &book)?;
@@ -83,10 +87,7 @@ pub async fn apply(env: &Env, record: &Record) -> Result<Applied> {
 /// Forgets that the book saw an event (its dedup key), so a new delivery of it is applied:
 /// only for an event that changed nothing (an unreadable one). `true` when it was known.
 pub async fn forget(env: &Env, book: &str, event_id: &str) -> Result<bool> {
-    let stub = env
-        .durable_object(config::BOOKS)?
-        .id_from_name(book)?
-        .get_stub()?;
+    let stub = stub(env, book)?;
     let mut url = worker::Url::parse("https://book/forget")?;
     url.query_pairs_mut().append_pair("event", event_id);
     let mut init = worker::RequestInit::new();
@@ -105,10 +106,7 @@ pub async fn forget(env: &Env, book: &str, event_id: &str) -> Result<bool> {
 
 /// An order's entry (state, sequence, event ids) from its book, as JSON.
 pub async fn order(env: &Env, book: &str, order_ref: &str) -> Result<Option<serde_json::Value>> {
-    let stub = env
-        .durable_object(config::BOOKS)?
-        .id_from_name(book)?
-        .get_stub()?;
+    let stub = stub(env, book)?;
     let mut url = worker::Url::parse("https://book/order")?;
     url.query_pairs_mut().append_pair("ref", order_ref);
     let mut response = stub.fetch_with_str(url.as_str()).await?;
@@ -498,10 +496,7 @@ pub async fn timeline(env: &Env, book: &str, order_ref: &str) -> Result<serde_js
 }
 
 async fn book_get(env: &Env, book: &str, url: worker::Url) -> Result<serde_json::Value> {
-    let stub = env
-        .durable_object(config::BOOKS)?
-        .id_from_name(book)?
-        .get_stub()?;
+    let stub = stub(env, book)?;
     let mut response = stub.fetch_with_str(url.as_str()).await?;
     match response.status_code() {
         200 => response.json().await,

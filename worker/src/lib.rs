@@ -904,14 +904,9 @@ async fn replay(env: &Env, event_id: String) -> Outcome {
         return Outcome::new(503, "storage_unavailable");
     };
     let key = dead_letter_key(&event_id);
-    let stored = match kv.get(&key).json::<serde_json::Value>().await {
-        Ok(Some(stored)) => stored,
-        Ok(None) => {
-            let mut o = Outcome::new(404, "not_found");
-            o.event_id = Some(event_id);
-            return o;
-        }
-        Err(_) => return Outcome::new(503, "storage_unavailable"),
+    let stored = match stored_letter(&kv, &key, &event_id).await {
+        Ok(stored) => stored,
+        Err(refused) => return refused,
     };
     if let Ok(unreadable) = serde_json::from_value::<UnreadableLetter>(stored.clone()) {
         if unreadable.kind == LetterKind::Unreadable {
@@ -944,6 +939,23 @@ async fn replay(env: &Env, event_id: String) -> Outcome {
     o
 }
 
+/// A dead letter as stored, or the answer when there is none (404) or it cannot be read (503).
+async fn stored_letter(
+    kv: &worker::kv::KvStore,
+    key: &str,
+    event_id: &str,
+) -> std::result::Result<serde_json::Value, Outcome> {
+    match kv.get(key).json::<serde_json::Value>().await {
+        Ok(Some(stored)) => Ok(stored),
+        Ok(None) => {
+            let mut o = Outcome::new(404, "not_found");
+            o.event_id = Some(event_id.to_owned());
+            Err(o)
+        }
+        Err(_) => Err(Outcome::new(503, "storage_unavailable")),
+    }
+}
+
 /// `POST /dead-letters/{event_id}/release`: for an unreadable letter only (it changed nothing),
 /// its book forgets the event and the letter is dropped, so Stripe's resend of it is applied
 /// like a new delivery. The book first: should dropping the letter fail, it stays listed and a
@@ -953,14 +965,9 @@ async fn release(env: &Env, event_id: String) -> Outcome {
         return Outcome::new(503, "storage_unavailable");
     };
     let key = dead_letter_key(&event_id);
-    let stored = match kv.get(&key).json::<serde_json::Value>().await {
-        Ok(Some(stored)) => stored,
-        Ok(None) => {
-            let mut o = Outcome::new(404, "not_found");
-            o.event_id = Some(event_id);
-            return o;
-        }
-        Err(_) => return Outcome::new(503, "storage_unavailable"),
+    let stored = match stored_letter(&kv, &key, &event_id).await {
+        Ok(stored) => stored,
+        Err(refused) => return refused,
     };
     let letter = match serde_json::from_value::<UnreadableLetter>(stored) {
         Ok(letter) if letter.kind == LetterKind::Unreadable => letter,
