@@ -79,30 +79,106 @@ pub async fn refund(mut req: Request, env: &Env, book: &str) -> Outcome {
         return Outcome::new(200, "created")
             .with_detail(json!({ "refunds": done, "replayed": true }));
     }
-    let state = match state(env, book, &input.order_id).await {
-        Ok(s) => s,
+    let mut plan = match planned(env, book, &input, &fingerprint).await {
+        Ok(plan) => plan,
         Err(answer) => return answer,
     };
-    let requests = match actions::refunds(&input, &state) {
-        Ok(r) => r,
-        Err(e) => return refused(e),
-    };
-    let mut refunds = Vec::new();
-    for request in &requests {
-        match send(&config, request).await {
-            Ok((refund, replayed)) => refunds.push(json!({
+    while let Some(part) = plan.requests.get(plan.made.len()) {
+        let request = part.request();
+        match send(&config, &request).await {
+            Ok((refund, replayed)) => plan.made.push(json!({
                 "id": at(&refund, "id"), "status": at(&refund, "status"), "amount_minor": request.amount_minor,
                 "currency": request.currency, "payment_intent": at(&refund, "payment_intent"),
                 "charge": at(&refund, "charge"), "idempotency_key": request.idempotency_key,
                 "replayed": replayed,
             })),
-            // Those already made are said; sending the same request again creates nothing twice.
-            Err(answer) => return answer.with_extra("refunds", json!(refunds)),
+            // Those already made are said; the same input again sends only the rest.
+            Err(answer) => return answer.with_extra("refunds", json!(plan.made)),
+        }
+        keep_plan(env, &fingerprint, &plan).await;
+    }
+    log(json!({ "shop": "refund", "order_id": input.order_id, "refunds": plan.made.len() }));
+    remember(env, &fingerprint, &json!(plan.made)).await;
+    Outcome::new(200, "created").with_detail(json!({ "refunds": plan.made }))
+}
+
+/// A refund request's parts as planned, and the refunds made of them so far (kept in KV
+/// `DEDUP` under the request's fingerprint, as long as its answer is). A retry after a failure
+/// part-way sends only the parts not made, as planned: splitting again over the state, which by
+/// then counts the parts made, would refund more than was asked.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct RefundPlan {
+    requests: Vec<PlannedRefund>,
+    made: Vec<Value>,
+}
+
+/// One planned `POST /v1/refunds`, as kept.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct PlannedRefund {
+    body: String,
+    idempotency_key: String,
+    amount_minor: i64,
+    currency: String,
+}
+
+impl PlannedRefund {
+    fn of(r: &StripeRequest) -> Self {
+        PlannedRefund {
+            body: r.body.clone(),
+            idempotency_key: r.idempotency_key.clone(),
+            amount_minor: r.amount_minor,
+            currency: r.currency.clone(),
         }
     }
-    log(json!({ "shop": "refund", "order_id": input.order_id, "refunds": refunds.len() }));
-    remember(env, &fingerprint, &json!(refunds)).await;
-    Outcome::new(200, "created").with_detail(json!({ "refunds": refunds }))
+
+    fn request(&self) -> StripeRequest {
+        StripeRequest {
+            method: "POST",
+            path: "/v1/refunds".to_owned(),
+            body: self.body.clone(),
+            idempotency_key: self.idempotency_key.clone(),
+            amount_minor: self.amount_minor,
+            currency: self.currency.clone(),
+        }
+    }
+}
+
+/// The plan kept for this request, or a new one from the order's state, kept before anything
+/// is sent (when it cannot be kept: 503, nothing sent).
+async fn planned(
+    env: &Env,
+    book: &str,
+    input: &RefundInput,
+    fingerprint: &str,
+) -> Result<RefundPlan, Outcome> {
+    let kv = env
+        .kv(config::KV_DEDUP)
+        .map_err(|_| Outcome::new(503, "storage_unavailable"))?;
+    if let Ok(Some(plan)) = kv.get(&plan_key(fingerprint)).json::<RefundPlan>().await {
+        return Ok(plan);
+    }
+    let state = state(env, book, &input.order_id).await?;
+    let requests = actions::refunds(input, &state).map_err(refused)?;
+    let plan = RefundPlan {
+        requests: requests.iter().map(PlannedRefund::of).collect(),
+        made: Vec::new(),
+    };
+    put(env, &plan_key(fingerprint), &json!(plan))
+        .await
+        .map_err(|_| Outcome::new(503, "storage_unavailable"))?;
+    Ok(plan)
+}
+
+fn plan_key(fingerprint: &str) -> String {
+    format!("plan:{fingerprint}")
+}
+
+/// Keeps the parts made so far; if that fails, a retry within Stripe's 24 hours still gets
+/// the parts made back by their idempotency keys.
+async fn keep_plan(env: &Env, fingerprint: &str, plan: &RefundPlan) {
+    if let Err(e) = put(env, &plan_key(fingerprint), &json!(plan)).await {
+        log(json!({ "shop": "refund_plan_not_kept", "error": e }));
+    }
 }
 
 /// Refund requests already done, by fingerprint (KV `DEDUP`, kept 3 days: longer than any
@@ -114,20 +190,20 @@ async fn recall(env: &Env, fingerprint: &str) -> Option<Value> {
 }
 
 async fn remember(env: &Env, fingerprint: &str, refunds: &Value) {
-    let Ok(kv) = env.kv(config::KV_DEDUP) else {
-        return;
-    };
-    let stored = match kv.put(&format!("req:{fingerprint}"), refunds.to_string()) {
-        Ok(put) => put
-            .expiration_ttl(config::DEFAULT_DEDUP_TTL_SECS)
-            .execute()
-            .await
-            .map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
-    };
-    if let Err(e) = stored {
+    if let Err(e) = put(env, &format!("req:{fingerprint}"), refunds).await {
         log(json!({ "shop": "refund_not_remembered", "error": e }));
     }
+}
+
+/// Puts a value in KV `DEDUP` for as long as events are deduplicated (3 days by default).
+async fn put(env: &Env, key: &str, value: &Value) -> Result<(), String> {
+    let kv = env.kv(config::KV_DEDUP).map_err(|e| e.to_string())?;
+    kv.put(key, value.to_string())
+        .map_err(|e| e.to_string())?
+        .expiration_ttl(config::DEFAULT_DEDUP_TTL_SECS)
+        .execute()
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// `POST /payments/{pi}/capture` and `…/cancel`.

@@ -72,6 +72,38 @@ describe('shop operations through the Worker', () => {
     assert.equal((await shop(mf, '/refunds', { ...input, extra: 1 })).status, 400);
   });
 
+  test('a refund split over payments that fails part-way: the same input again makes only the rest, as planned', async () => {
+    // Three payments of 30.00 for one order; 35.00 is asked: 30.00 from one, 5.00 from another.
+    const payments = [11, 12, 13].map((seed) => paidPayment({ currency: 'eur', amount: '30.00', orderId: 'W-4', seed }));
+    for (const p of payments) {
+      stripe.seed(p);
+      for (const id of [p.expected.paymentIntentId, p.expected.chargeId]) {
+        const object = stripe.get(id);
+        assert.equal((await webhook(mf, object.object === 'charge' ? 'charge.succeeded' : 'payment_intent.succeeded', object)).result, 'accepted');
+      }
+    }
+    const input = { order_id: 'W-4', amount: '35.00', currency: 'EUR', return_id: 'rr_split' };
+    const refundsOfW4 = () => stripe.objects.filter((o) => o.object === 'refund' && o.metadata?.order_id === 'W-4');
+    // The first part is made; the second fails (twice: STRIPE_MAX_RETRIES is 1).
+    stripe.fail(undefined, { status: 500 }, { status: 500 });
+    const first = await shop(mf, '/refunds', input);
+    assert.equal(first.status, 502, JSON.stringify(first.body));
+    assert.equal(first.body.refunds.length, 1);
+    assert.equal(first.body.refunds[0].amount_minor, 3000);
+    // Its webhook arrives: the order's state now shows that payment refunded.
+    const made = stripe.get(first.body.refunds[0].id);
+    assert.equal((await webhook(mf, 'refund.created', made)).result, 'accepted');
+    const again = await shop(mf, '/refunds', input);
+    assert.equal(again.status, 200, JSON.stringify(again.body));
+    assert.deepEqual(again.body.refunds.map((r) => r.amount_minor), [3000, 500]);
+    assert.equal(again.body.refunds[0].id, made.id);
+    // 35.00 refunded in all (splitting again over the new state would have made 30.00 + 5.00 more).
+    assert.equal(refundsOfW4().reduce((sum, r) => sum + r.amount, 0), 3500);
+    const third = await shop(mf, '/refunds', input);
+    assert.equal(third.body.replayed, true);
+    assert.equal(refundsOfW4().length, 2);
+  });
+
   test('an authorization is captured in part; another is canceled', async () => {
     const pi = auth.expected.paymentIntentId;
     const captured = await shop(mf, `/payments/${pi}/capture`, { order_id: 'W-2', amount: '15.00', currency: 'usd' });
