@@ -42,16 +42,21 @@ export function buildOrderUpdate(update) {
 
 /**
  * Refunds: every request `buildRefunds` makes, sent in order. Resolves to Stripe's refunds; a
- * failure part-way rejects with the error (`.refunds` holds those already made; sending the
- * same input again creates nothing twice).
+ * failure part-way rejects with the error: `.refunds` holds those already made and
+ * `.remaining` the planned requests not made. To finish, send `.remaining` (each with
+ * `sendStripeRequest`), or the same input with the same `state` (the same plan and keys:
+ * nothing is made twice). Not the input with a newer state: by then it counts the refunds made,
+ * and a refund split over several payments would be split again, for more than was asked.
  */
 export async function createRefunds(input, state, options) {
+  const requests = buildRefunds(input, state);
   const refunds = [];
-  for (const request of buildRefunds(input, state)) {
+  for (const [i, request] of requests.entries()) {
     try {
       refunds.push(await sendStripeRequest(request, options));
     } catch (e) {
       e.refunds = refunds;
+      e.remaining = requests.slice(i);
       throw e;
     }
   }

@@ -130,6 +130,11 @@ export function buildRefunds(input: RefundInput, state: OrderStateLike): StripeR
 export function buildCapture(input: CaptureInput, state?: OrderStateLike): StripeRequest;
 export function buildCancel(input: CancelInput, state?: OrderStateLike): StripeRequest;
 export function buildOrderUpdate(update: OrderUpdate): StripeRequest;
+/**
+ * Sends every request of `buildRefunds`. A failure part-way rejects with the error, carrying
+ * `refunds` (those made) and `remaining` (the planned requests not made): send those, or the
+ * same input with the same state, never the input with a newer state (a split would be redone).
+ */
 export function createRefunds(input: RefundInput, state: OrderStateLike, options: StripeClientOptions): Promise<StripeObject[]>;
 export function capturePayment(input: CaptureInput, options: StripeClientOptions, extra?: { state?: OrderStateLike }): Promise<StripeObject<PaymentIntent>>;
 export function cancelPayment(input: CancelInput, options: StripeClientOptions, extra?: { state?: OrderStateLike }): Promise<StripeObject<PaymentIntent>>;

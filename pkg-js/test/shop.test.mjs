@@ -55,6 +55,24 @@ describe('shop operations (npm)', () => {
     assert.throws(() => payments.buildRefunds({ ...input, currency: 'usd' }, state), (e) => e.code === 'currency_mismatch');
   });
 
+  test('a split refund failing part-way: the error names the requests not made, and sending them finishes it', async () => {
+    const scenarios = [21, 22, 23].map((seed) => paidPayment({ currency: 'eur', amount: '30.00', orderId: 'S-9', seed }));
+    for (const s of scenarios) stripe.seed(s);
+    const state = stateOf(...scenarios.flatMap((s) => [stripe.get(s.expected.paymentIntentId), stripe.get(s.expected.chargeId)]));
+    const input = { order_id: 'S-9', amount: '35.00', currency: 'EUR', return_id: 'rr_split' };
+    stripe.fail(undefined, { status: 400, error: { type: 'invalid_request_error', code: 'parameter_invalid_integer', message: 'no' } });
+    const failure = await payments.createRefunds(input, state, options()).then(() => assert.fail('resolved'), (e) => e);
+    assert.deepEqual(failure.refunds.map((r) => r.amount), [3000]);
+    assert.deepEqual(failure.remaining.map((r) => r.amount_minor), [500]);
+    const rest = await Promise.all(failure.remaining.map((r) => payments.sendStripeRequest(r, options())));
+    const made = stripe.objects.filter((o) => o.object === 'refund' && o.metadata?.order_id === 'S-9');
+    assert.equal(made.reduce((sum, r) => sum + r.amount, 0), 3500);
+    // The same input with the same state: the same plan and keys, nothing made again.
+    const again = await payments.createRefunds(input, state, options());
+    assert.deepEqual(again.map((r) => r.id), [failure.refunds[0].id, rest[0].id]);
+    assert.equal(stripe.objects.filter((o) => o.object === 'refund' && o.metadata?.order_id === 'S-9').length, 2);
+  });
+
   test('an authorization is captured in part, or canceled; a paid one is not canceled', async () => {
     const auth = authorizedPayment({ currency: 'usd', amount: 2000, orderId: 'S-2' });
     stripe.seed(auth);
