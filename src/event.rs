@@ -460,6 +460,9 @@ impl StripeObject {
 #[serde(default)]
 pub struct ChargeSummary {
     pub id: Option<String>,
+    pub amount: Option<i64>,
+    pub amount_captured: Option<i64>,
+    pub captured: Option<bool>,
     pub amount_refunded: Option<i64>,
     pub balance_transaction: Option<Expandable<BalanceTransaction>>,
     pub payment_method_details: Option<TypeOnly>,

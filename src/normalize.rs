@@ -868,7 +868,13 @@ fn payment_intent<'a>(obj: &'a StripeObject, r: &mut Record, f: &mut Facts<'a>) 
     };
     r.reason = obj.cancellation_reason.clone();
     if let Some(charge) = charge {
-        f.amount_refunded = charge.amount_refunded.filter(|a| *a > 0);
+        f.amount_refunded = refunded_to_customer(
+            charge.amount_refunded,
+            charge.amount,
+            charge.amount_captured,
+            charge.captured,
+        )
+        .filter(|a| *a > 0);
         f.balance = expanded_balance(&charge.balance_transaction);
         r.balance_transaction = id_of(&charge.balance_transaction);
         r.payment_method_type = charge
@@ -936,11 +942,11 @@ fn charge<'a>(obj: &'a StripeObject, r: &mut Record, f: &mut Facts<'a>) {
     });
     r.risk_level = obj.outcome.as_ref().and_then(|o| o.risk_level.clone());
     f.amount = charge_amount(obj);
-    f.amount_refunded = obj.amount_refunded;
+    f.amount_refunded = charge_refunded(obj);
     f.balance = expanded_balance(&obj.balance_transaction);
     f.object_status = obj.status.as_deref().and_then(|s| match s {
         "succeeded" => Some(
-            if obj.amount_refunded.unwrap_or(0) > 0 || obj.refunded == Some(true) {
+            if charge_refunded(obj).unwrap_or(0) > 0 || obj.refunded == Some(true) {
                 charge_refund_status(obj)
             } else if obj.captured == Some(false) {
                 Status::Authorized
@@ -952,6 +958,33 @@ fn charge<'a>(obj: &'a StripeObject, r: &mut Record, f: &mut Facts<'a>) {
         "failed" => Some(Status::Failed),
         _ => None,
     });
+}
+
+/// What a charge gave back to the customer (see [`refunded_to_customer`]).
+fn charge_refunded(obj: &StripeObject) -> Option<i64> {
+    refunded_to_customer(
+        obj.amount_refunded,
+        obj.amount,
+        obj.amount_captured,
+        obj.captured,
+    )
+}
+
+/// A charge's `amount_refunded` less the part of the authorization that a partial capture
+/// released: Stripe counts that part as refunded too ("any additional amount will be
+/// automatically refunded"), but the customer paid it back to no one, so it is no refund.
+fn refunded_to_customer(
+    amount_refunded: Option<i64>,
+    amount: Option<i64>,
+    amount_captured: Option<i64>,
+    captured: Option<bool>,
+) -> Option<i64> {
+    let refunded = amount_refunded?;
+    let released = match (captured, amount, amount_captured) {
+        (Some(true), Some(amount), Some(took)) if took > 0 && took < amount => amount - took,
+        _ => 0,
+    };
+    Some(refunded.saturating_sub(released).max(0))
 }
 
 /// What a charge took: the captured amount once captured (a partial capture takes less than
@@ -969,7 +1002,7 @@ fn charge_refund_status(obj: &StripeObject) -> Status {
     if obj.captured == Some(false) {
         return Status::Canceled;
     }
-    let full = match (obj.amount_refunded, charge_amount(obj)) {
+    let full = match (charge_refunded(obj), charge_amount(obj)) {
         (Some(refunded), Some(amount)) => refunded >= amount,
         _ => false,
     };

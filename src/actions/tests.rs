@@ -136,6 +136,35 @@ fn one_partial_refund_of_a_named_payment() {
     assert_eq!(by_charge[0].idempotency_key, r.idempotency_key);
 }
 
+/// A partial capture: 3000 of 5040 taken, the rest released (Stripe reports it in the charge's
+/// `amount_refunded`); all 3000 remain refundable, and a refund of 1000 leaves 2000.
+#[test]
+fn a_partial_capture_refunds_what_was_captured() {
+    let charge = |refunded: i64| {
+        json!({
+            "id": "ch_A", "object": "charge", "amount": 5040, "amount_captured": 3000,
+            "amount_refunded": refunded, "captured": true, "refunded": false, "currency": "usd",
+            "status": "succeeded", "payment_intent": "pi_A", "metadata": {"order_id": "1001"},
+        })
+    };
+    let s = state(&[
+        authorized("pi_A", "ch_A", 5040, "usd"),
+        event("evt_cap", "charge.captured", 1_700_000_100, charge(2040)),
+    ]);
+    let r = refunds(&input(Some("pi_A"), None, "usd"), &s).unwrap();
+    assert_eq!(r[0].amount_minor, 3000);
+    let s = s
+        .merged(&event(
+            "evt_ref",
+            "charge.refunded",
+            1_700_000_200,
+            charge(3040),
+        ))
+        .unwrap();
+    let r = refunds(&input(Some("pi_A"), None, "usd"), &s).unwrap();
+    assert_eq!(r[0].amount_minor, 2000);
+}
+
 #[test]
 fn without_amount_all_that_remains_is_refunded() {
     let s = state(&[

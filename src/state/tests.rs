@@ -132,6 +132,16 @@ fn disputes_override_and_resolve() {
     assert_eq!(s.status, Some(Status::DisputeWon));
 }
 
+fn pi_with(event_type: &str, created: i64, fields: &str) -> Record {
+    rec(
+        event_type,
+        created,
+        &format!(
+            r#"{{"id":"pi_1","object":"payment_intent","currency":"usd","metadata":{{"order_id":"A-1"}},{fields}}}"#
+        ),
+    )
+}
+
 fn charge(event_type: &str, at: i64, id: &str, fields: &str) -> Record {
     rec(
         event_type,
@@ -156,16 +166,53 @@ fn partial_capture_refunded_in_full_is_refunded() {
             "ch_1",
             r#""amount":5000,"amount_captured":3000,"captured":true,"status":"succeeded""#,
         ),
+        // Stripe's figure counts the 2000 the capture released as refunded too.
         charge(
             "charge.refunded",
             30,
             "ch_1",
-            r#""amount":5000,"amount_captured":3000,"amount_refunded":3000,"refunded":true,"captured":true,"status":"succeeded""#,
+            r#""amount":5000,"amount_captured":3000,"amount_refunded":5000,"refunded":true,"captured":true,"status":"succeeded""#,
         ),
     ];
     let s = OrderState::from_records(&records).unwrap();
     assert_eq!(s.amount_paid_minor, Some(3000));
+    assert_eq!(s.amount_refunded_minor, Some(3000));
     assert_eq!(s.status, Some(Status::Refunded));
+}
+
+/// A partial capture releases the rest of the authorization, which Stripe reports in the
+/// charge's `amount_refunded` ("any additional amount will be automatically refunded"): the
+/// order is paid what was captured, and nothing was refunded until a refund takes some back.
+#[test]
+fn partial_capture_is_paid_not_refunded() {
+    let captured = r#""amount":5000,"amount_captured":3000,"amount_refunded":2000,"refunded":false,"captured":true,"status":"succeeded""#;
+    let embedded = r#""amount":5000,"amount_received":3000,"status":"succeeded","latest_charge":{"id":"ch_1","object":"charge","amount":5000,"amount_captured":3000,"captured":true,"amount_refunded":2000}"#;
+    let records = [
+        pi(
+            "payment_intent.amount_capturable_updated",
+            10,
+            "requires_capture",
+        ),
+        charge("charge.captured", 20, "ch_1", captured),
+        pi_with("payment_intent.succeeded", 21, embedded),
+    ];
+    for order in [[0, 1, 2], [2, 1, 0], [1, 2, 0]] {
+        let s = OrderState::from_records(&order.map(|i| records[i].clone())).unwrap();
+        assert_eq!(s.amount_paid_minor, Some(3000), "{order:?}");
+        assert_eq!(s.amount_refunded_minor.unwrap_or(0), 0, "{order:?}");
+        assert_eq!(s.status, Some(Status::Paid), "{order:?}");
+    }
+    let refunded = charge(
+        "charge.refunded",
+        30,
+        "ch_1",
+        r#""amount":5000,"amount_captured":3000,"amount_refunded":3000,"refunded":false,"captured":true,"status":"succeeded""#,
+    );
+    let mut with_refund = records.to_vec();
+    with_refund.push(refunded);
+    let s = OrderState::from_records(&with_refund).unwrap();
+    assert_eq!(s.amount_refunded_minor, Some(1000));
+    assert_eq!(s.status, Some(Status::PartiallyRefunded));
 }
 
 #[test]
