@@ -314,7 +314,7 @@ async fn search_route(req: &Request, env: &Env) -> Outcome {
 /// `GET /admin/orders/{ref}[?account=…&mode=…]`: the order's entry, its attempts with amounts
 /// in the currency's decimals, and its timeline with each forward's delivery state.
 async fn order_route(req: &Request, env: &Env, order_ref: &str) -> Outcome {
-    let order_ref = urlencoding_decode(order_ref);
+    let order_ref = crate::path_id(order_ref);
     let book = book_of(env, req);
     let entry = match book::order(env, &book, &order_ref).await {
         Ok(Some(entry)) => entry,
@@ -335,14 +335,6 @@ async fn order_route(req: &Request, env: &Env, order_ref: &str) -> Outcome {
         "attempts": attempts,
         "timeline": timeline,
     }))
-}
-
-/// A percent-encoded path segment, decoded (an order reference may hold any character).
-fn urlencoding_decode(segment: &str) -> String {
-    worker::Url::parse(&format!("https://x/?v={segment}"))
-        .ok()
-        .and_then(|u| u.query_pairs().next().map(|(_, v)| v.into_owned()))
-        .unwrap_or_else(|| segment.to_owned())
 }
 
 /// Adds to the newest 20 forwards of a timeline their delivery state (KV `DEDUP`, kept

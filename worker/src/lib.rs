@@ -186,10 +186,10 @@ async fn route(req: Request, env: &Env, path: &str, method: &Method) -> Outcome 
         Route::Health => Outcome::new(200, "ok").with_detail(json!({ "service": "stripe-bridge" })),
         Route::Webhook => receive(req, env).await,
         Route::PaymentRequest => payments::create(req, env).await,
-        Route::Order(order_ref) => admin(&req, env, order(env, &req, order_ref.to_owned())).await,
+        Route::Order(order_ref) => admin(&req, env, order(env, &req, path_id(order_ref))).await,
         Route::SyncOrder(id) => {
             let book = book();
-            shop::sync_order(req, env, &book, id).await
+            shop::sync_order(req, env, &book, &path_id(id)).await
         }
         Route::ReconcilePayout(id) => {
             let restart = query(&req, "restart").is_some();
@@ -261,6 +261,13 @@ async fn deep_health(env: &Env) -> Outcome {
         if healthy { "ok" } else { "unhealthy" },
     )
     .with_detail(json!({ "checks": report }))
+}
+
+/// An id from a path, percent-decoded (`/orders/%231001` is order `#1001`; `+` stays `+`).
+pub(crate) fn path_id(segment: &str) -> String {
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// `GET /orders/{order_ref}[?account=acct_…][&mode=live|test]` (admin): the order's entry in

@@ -144,6 +144,12 @@ describe('order books (FORWARD=state)', () => {
     assert.equal(entry.state.status, 'partially_refunded');
     assert.deepEqual([...entry.event_ids].sort(), ['evt_book_paid', 'evt_book_refund']);
     assert.equal((await mf.dispatchFetch('http://worker/orders/nope', { headers: auth })).status, 404);
+    // A reference with characters a path percent-encodes ('+' is itself, not a space).
+    const ref = '#B7 ü+1';
+    assert.equal((await (await post(mf, event('pi_succeeded_basil.json', 'evt_book_encoded', ref))).json()).order_ref, ref);
+    const encoded = await mf.dispatchFetch(`http://worker/orders/${encodeURIComponent(ref)}`, { headers: auth });
+    assert.equal(encoded.status, 200);
+    assert.equal((await encoded.json()).order_ref, ref);
   });
 
   test('GET /healthz?deep=1 (admin) checks the configuration; details never reach anonymous callers', async () => {
