@@ -543,15 +543,12 @@ async fn queue(batch: MessageBatch<ForwardMessage>, env: Env, _ctx: Context) -> 
     let config = match ForwardConfig::from_env(&env) {
         Ok(c) => c,
         Err(e) => {
-            // Misconfigured: keep every message and try again later.
-            // Misconfigured: wait like any failure (not every retry at once).
+            // Misconfigured: keep every message and wait like any failure (the default policy's
+            // delay for each message's age), so the queue's retries span what they promise.
             log(json!({ "outcome": "config_error", "error": e.0 }));
-            let delay = stripe_bridge::delivery::RetryPolicy::DEFAULT.nominal_delay_secs(6);
-            batch.retry_all_with_options(
-                &QueueRetryOptionsBuilder::new()
-                    .with_delay_seconds(delay)
-                    .build(),
-            );
+            for m in &messages {
+                retry_later(m, &stripe_bridge::delivery::RetryPolicy::DEFAULT);
+            }
             return Ok(());
         }
     };
@@ -562,6 +559,22 @@ async fn queue(batch: MessageBatch<ForwardMessage>, env: Env, _ctx: Context) -> 
         .zip(delivered);
     stats::add(&env, Tally::deliveries(now_ms(), attempts)).await;
     Ok(())
+}
+
+/// Retries a queued message after the policy's delay for its age (jittered by its event id);
+/// the delay in seconds.
+fn retry_later(
+    message: &Message<ForwardMessage>,
+    policy: &stripe_bridge::delivery::RetryPolicy,
+) -> u32 {
+    let elapsed = now_ms().saturating_sub(message.timestamp().as_millis()) / 1000;
+    let delay = policy.delay_after(elapsed, &message.body().event_id);
+    message.retry_with_options(
+        &QueueRetryOptionsBuilder::new()
+            .with_delay_seconds(delay)
+            .build(),
+    );
+    delay
 }
 
 /// One delivery attempt: 2xx acks; anything else (or a timeout) retries with backoff. After
@@ -595,13 +608,7 @@ async fn deliver(env: &Env, config: &ForwardConfig, message: &Message<ForwardMes
                 Ok(status) => format!("HTTP {status}"),
                 Err(e) => e,
             };
-            let elapsed = now_ms().saturating_sub(message.timestamp().as_millis()) / 1000;
-            let delay = config.retry.delay_after(elapsed, &m.event_id);
-            message.retry_with_options(
-                &QueueRetryOptionsBuilder::new()
-                    .with_delay_seconds(delay)
-                    .build(),
-            );
+            let delay = retry_later(message, &config.retry);
             put_state(
                 dedup.as_ref(),
                 &key,
@@ -798,8 +805,10 @@ async fn keep_dead_letter(env: &Env, message: &Message<ForwardMessage>) -> bool 
             true
         }
         Err(e) => {
-            // Not stored: let the dead-letter queue deliver it again rather than lose it.
-            message.retry();
+            // Not stored: let the dead-letter queue deliver it again rather than lose it, with
+            // the default policy's backoff (an immediate retry would spend the queue's retries
+            // within seconds of a storage outage).
+            retry_later(message, &stripe_bridge::delivery::RetryPolicy::DEFAULT);
             log(
                 json!({ "queue": "dead_letter", "event_id": m.event_id, "outcome": "store_failed", "error": e }),
             );
