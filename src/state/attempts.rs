@@ -319,10 +319,11 @@ fn totals(state: &OrderState) -> Result<BTreeMap<String, Totals>, MergeError> {
     // minus the refunds that failed since it reported it, whichever is more.
     let mut per_charge: BTreeMap<(String, String), i64> = BTreeMap::new();
     for refund in state.refunds.values().filter(|r| r.counts()) {
-        let key = (
-            currency_of(refund.currency.as_ref()),
-            charge_key(state, refund),
-        );
+        let charge = charge_key(state, refund);
+        if took_nothing(state, &charge) {
+            continue;
+        }
+        let key = (currency_of(refund.currency.as_ref()), charge);
         add(per_charge.entry(key).or_insert(0), refund.amount_minor)?;
     }
     for (id, charge) in &state.objects {
@@ -385,6 +386,19 @@ fn currency_of(currency: Option<&String>) -> String {
 
 /// The charge a refund belongs to: its own, else its PaymentIntent's only charge, else the
 /// order's only charge.
+/// A charge known to have taken no money: an authorization released, canceled or expired.
+/// Stripe reports the release as a refund (a cancel "refunds" what was capturable, a lapsed
+/// one has reason `expired_uncaptured_charge`), which returns nothing to anyone.
+fn took_nothing(state: &OrderState, charge: &str) -> bool {
+    state.objects.get(charge).is_some_and(|o| {
+        o.captured_minor == 0
+            && matches!(
+                o.status,
+                Some(Status::Authorized | Status::Canceled | Status::Expired)
+            )
+    })
+}
+
 fn charge_key(state: &OrderState, refund: &super::Linked) -> String {
     if let Some(charge) = &refund.charge {
         return charge.clone();

@@ -132,6 +132,16 @@ fn disputes_override_and_resolve() {
     assert_eq!(s.status, Some(Status::DisputeWon));
 }
 
+fn refund_of(id: &str, created: i64, amount: i64, charge: &str) -> Record {
+    rec(
+        "refund.created",
+        created,
+        &format!(
+            r#"{{"id":"{id}","object":"refund","amount":{amount},"currency":"usd","status":"succeeded","charge":"{charge}","payment_intent":"pi_1","metadata":{{}}}}"#
+        ),
+    )
+}
+
 fn pi_with(event_type: &str, created: i64, fields: &str) -> Record {
     rec(
         event_type,
@@ -236,6 +246,15 @@ fn released_authorization_is_canceled_not_refunded() {
         let s = OrderState::from_records(order.iter().map(|i| &records[*i])).unwrap();
         assert_eq!(s.status, Some(Status::Canceled), "{order:?}");
         assert_eq!(s.amount_paid_minor, None);
+    }
+    // The release's own refund object (Stripe: the cancel "refunds" what was capturable)
+    // returns nothing either, in any order.
+    let mut with_refund = records.to_vec();
+    with_refund.push(refund_of("re_release", 20, 5000, "ch_1"));
+    for order in [[0, 1, 2, 3], [3, 2, 1, 0], [3, 0, 1, 2], [1, 3, 2, 0]] {
+        let s = OrderState::from_records(order.iter().map(|i| &with_refund[*i])).unwrap();
+        assert_eq!(s.status, Some(Status::Canceled), "{order:?}");
+        assert_eq!(s.amount_refunded_minor.unwrap_or(0), 0, "{order:?}");
     }
 }
 
