@@ -133,7 +133,12 @@ fn source_from_value(value: &Value) -> Option<Source> {
                 object,
                 payment_intent: map.get("payment_intent").and_then(id_of),
                 charge: map.get("charge").and_then(id_of),
-                amount: map.get("amount").and_then(Value::as_i64),
+                // What the customer paid: a partially captured charge took `amount_captured`.
+                amount: map
+                    .get("amount_captured")
+                    .and_then(Value::as_i64)
+                    .filter(|c| *c > 0)
+                    .or_else(|| map.get("amount").and_then(Value::as_i64)),
                 currency: map
                     .get("currency")
                     .and_then(Value::as_str)
@@ -747,6 +752,26 @@ mod tests {
         manual.automatic = false;
         let r = reconcile_payout(&manual, &partial);
         assert!(r.likely_cause.unwrap().contains("manual payout"));
+    }
+
+    /// A partially captured charge in another currency: the customer paid what was captured
+    /// (the balance transaction is of that part), not the authorized amount.
+    #[test]
+    fn foreign_currency_partial_capture_shows_what_was_captured() {
+        let t = txn(
+            json!({"id": "txn_pc", "type": "charge", "reporting_category": "charge",
+            "amount": 652, "fee": 40, "net": 612, "currency": "usd", "exchange_rate": 1.0869,
+            "fee_details": [{"amount": 40, "currency": "usd", "type": "stripe_fee"}],
+            "source": {"id": "ch_pc", "object": "charge", "payment_intent": "pi_pc",
+                "amount": 1000, "amount_captured": 600, "captured": true, "currency": "eur",
+                "metadata": {"order": "A-8"}}}),
+        );
+        let r = reconcile_payout(&payout(612, "usd"), &[t]);
+        assert_eq!(r.lines[0].customer_facing_amount_minor, Some(600));
+        assert_eq!(
+            r.lines[0].customer_facing_amount.unwrap().to_string(),
+            "6.00"
+        );
     }
 
     #[test]
