@@ -560,6 +560,13 @@ fn line_items(form: &mut Form, c: &Checked<'_>) {
 /// session and on the PaymentIntent it creates, the customer's email, locale and URLs.
 pub fn checkout_session(order: &Order) -> Result<StripeRequest, RequestError> {
     let c = check(order)?;
+    if order.lines.len() + usize::from(c.tax.is_some()) > CHECKOUT_MAX_LINES {
+        return Err(RequestError::new(
+            "lines",
+            "too_many",
+            format!("a Checkout Session takes at most {CHECKOUT_MAX_LINES} lines, the tax line included"),
+        ));
+    }
     let success = order.success_url.as_deref().ok_or_else(|| {
         RequestError::new(
             "success_url",
@@ -807,6 +814,29 @@ mod tests {
         form_urlencoded::parse(body.as_bytes())
             .into_owned()
             .collect()
+    }
+
+    /// Stripe: "For `payment` mode, there is a maximum of 100 line items"; the tax is one of them.
+    #[test]
+    fn checkout_counts_the_tax_line_against_the_limit() {
+        let mut o = order();
+        let line = o.lines[1].clone();
+        o.lines = vec![line; CHECKOUT_MAX_LINES - 1];
+        o.shipping = None;
+        o.total = "150.00".into();
+        let r = checkout_session(&o).unwrap();
+        let items = pairs(&r.body)
+            .iter()
+            .filter(|(k, _)| k.ends_with("[quantity]"))
+            .count();
+        assert_eq!(items, CHECKOUT_MAX_LINES);
+        o.lines.push(o.lines[0].clone());
+        o.total = "151.50".into();
+        let e = checkout_session(&o).unwrap_err();
+        assert_eq!((e.field.as_str(), e.code), ("lines", "too_many"));
+        o.tax = None;
+        o.total = "150.00".into();
+        assert!(checkout_session(&o).is_ok());
     }
 
     #[test]
