@@ -105,6 +105,23 @@ impl Job {
         Next::LinesNeeded
     }
 
+    /// Whether `page` is the last page applied: delivered again (its message retried because
+    /// queuing the step after it failed), the step after it must be sent again, or the job
+    /// stalls. An older page delivered again leads nowhere.
+    pub fn is_last_page(&self, page: u32) -> bool {
+        page.checked_add(1) == Some(self.pages)
+    }
+
+    /// Whether `round` is the last lookup round applied (see [`Job::is_last_page`]).
+    pub fn is_last_round(&self, round: u32) -> bool {
+        round.checked_add(1) == Some(self.rounds)
+    }
+
+    /// Whether nothing was applied yet: a start asked again sends the first step again.
+    pub fn is_unstarted(&self) -> bool {
+        self.pages == 0 && self.rounds == 0
+    }
+
     /// With every line read: the next lookups, or `None` when the job can finish.
     pub fn after_pages(&mut self, lines: &[Line]) -> Option<Step> {
         let (wanted, capped) = fetch::next_lookups(lines, &self.found);
@@ -416,6 +433,8 @@ mod tests {
     /// the test, as a Durable Object would keep them.
     fn run(payout: &Payout, txns: &[BalanceTransaction]) -> (Reconciliation, u32, u32) {
         let (mut job, mut step) = Job::new(payout.clone());
+        assert!(job.is_unstarted());
+        assert!(!job.is_last_page(u32::MAX));
         let pages: Vec<&[BalanceTransaction]> = txns.chunks(fetch::PAGE_LIMIT as usize).collect();
         let mut stored: Vec<Line> = Vec::new();
         let (mut page_steps, mut lookup_steps) = (0, 0);
@@ -428,8 +447,13 @@ mod tests {
                     let cursor = (!last).then(|| data.last().unwrap().id.clone());
                     let (lines, warnings) = fetch::lines_of(payout, data);
                     stored.extend(lines);
+                    assert!(!job.is_last_page(*page));
                     let first = job.after_page(*page, cursor.clone(), warnings.clone());
                     assert_eq!(job.after_page(*page, cursor, warnings), Next::Duplicate);
+                    // Delivered again now, it leads on; an older page would not.
+                    assert!(job.is_last_page(*page));
+                    assert!(*page == 0 || !job.is_last_page(*page - 1));
+                    assert!(!job.is_unstarted());
                     first
                 }
                 Step::Lookups { round, lookups } => {
@@ -442,8 +466,11 @@ mod tests {
                             Lookup::Charge(id) => panic!("every charge is in the payout: {id}"),
                         })
                         .collect();
+                    assert!(!job.is_last_round(*round));
                     let first = job.after_lookups(*round, found);
                     assert_eq!(job.after_lookups(*round, Vec::new()), Next::Duplicate);
+                    assert!(job.is_last_round(*round));
+                    assert!(*round == 0 || !job.is_last_round(*round - 1));
                     first
                 }
             };

@@ -454,8 +454,13 @@ impl PayoutLedger {
     async fn start(&self, body: Value) -> Result<Value> {
         let storage = self.storage();
         let restart = at(&body, "restart").as_bool().unwrap_or(false);
-        if storage.get::<String>("job").await?.is_some() && !restart {
-            return Ok(json!({ "step": null }));
+        if !restart {
+            if let Some(job) = get_json::<Job>(&storage, "job").await? {
+                // Started, but nothing applied yet (queuing the first step may have failed):
+                // the first step again; a copy of it is ignored by the job.
+                let first = job.is_unstarted().then(|| Job::new(job.payout.clone()).1);
+                return Ok(json!({ "step": first }));
+            }
         }
         if restart {
             storage.delete_all().await?;
@@ -493,7 +498,7 @@ impl PayoutLedger {
             serde_json::from_value(at(&body, "warnings").clone()).unwrap_or_default();
         let next = job.after_page(page, cursor, warnings);
         if next == Next::Duplicate {
-            return Ok(json!({ "step": null }));
+            return self.again(job.is_last_page(page)).await;
         }
         put_all(
             &self.storage(),
@@ -515,7 +520,7 @@ impl PayoutLedger {
         let found: Vec<Source> = serde_json::from_value(at(&body, "found").clone())?;
         let next = job.after_lookups(round, found);
         if next == Next::Duplicate {
-            return Ok(json!({ "step": null }));
+            return self.again(job.is_last_round(round)).await;
         }
         self.storage().put("job", encode(&job)?).await?;
         self.next(job, next).await
@@ -538,8 +543,29 @@ impl PayoutLedger {
                 }
             }
         };
-        self.storage().put("job", encode(&job)?).await?;
+        put_all(
+            &self.storage(),
+            vec![
+                ("job".into(), encode(&job)?),
+                ("pending".into(), encode(&step)?),
+            ],
+        )
+        .await?;
         Ok(json!({ "step": step }))
+    }
+
+    /// A step delivered again: when it is the last one applied, its message was retried
+    /// (queuing the step after it may have failed), so that step is given again (a copy is
+    /// ignored by the job); an older one leads nowhere.
+    async fn again(&self, last: bool) -> Result<Value> {
+        let pending = if last {
+            get_json::<Option<Step>>(&self.storage(), "pending")
+                .await?
+                .flatten()
+        } else {
+            None
+        };
+        Ok(json!({ "step": pending }))
     }
 
     /// Every value under `prefix`, in key order, concatenated.
