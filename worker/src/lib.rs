@@ -417,19 +417,24 @@ async fn accept(env: &Env, record: &Record) -> Outcome {
     }
 }
 
+/// How long the fee lookup may hold the answer to Stripe: one attempt, this long at most.
+const FEE_LOOKUP_TIMEOUT_MS: u64 = 3_000;
+
 /// A paid charge's fee and net from its balance transaction (`FETCH_FEES`, with
-/// `STRIPE_SECRET_KEY`): one read, retried as any Stripe call; without it the record goes on
-/// without fees (never a refused webhook).
+/// `STRIPE_SECRET_KEY`): one read of at most 3 s and no retries, since the webhook's answer
+/// waits for it; without it the record goes on without fees (never a refused webhook).
 async fn with_fee(env: &Env, record: &mut Record, balance_transaction: &str) {
     if !config::fetch_fees(env) {
         return;
     }
-    let (Ok(stripe), Ok(path)) = (
+    let (Ok(mut stripe), Ok(path)) = (
         config::StripeConfig::from_env(env),
         stripe_bridge::reconcile::fetch::balance_transaction_path(balance_transaction),
     ) else {
         return;
     };
+    stripe.max_retries = 0;
+    stripe.timeout_ms = stripe.timeout_ms.min(FEE_LOOKUP_TIMEOUT_MS);
     let (answer, _) = stripe::send(&stripe, stripe::Call::Get(&path)).await;
     let read = answer.map_err(|e| e.to_string()).and_then(|a| {
         stripe_bridge::reconcile::fetch::parse_balance_transaction(&a.body)

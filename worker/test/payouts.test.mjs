@@ -199,4 +199,16 @@ describe('payout reconciliation', () => {
     assert.match(text, new RegExp(`"fee_minor":${txn.fee}\\b`), text);
     assert.match(text, new RegExp(`"net_minor":${txn.net}\\b`));
   });
+
+  test('a fee lookup that hangs holds the answer to Stripe 3 s at most, once, and the event goes on without fees', async () => {
+    const txn = scenario.objects.find((o) => o.object === 'balance_transaction' && o.type === 'charge');
+    const charge = objectOf(scenario, typeof txn.source === 'string' ? txn.source : txn.source.id);
+    const before = stripe.requests.length;
+    stripe.fail({ hang: true });
+    const res = await post(mf, event('charge.succeeded', { ...charge, id: 'ch_fee_hangs', balance_transaction: txn.id }, 'evt_fee_hangs'));
+    const answer = await res.json();
+    assert.equal(answer.result, 'accepted', JSON.stringify(answer));
+    assert.equal(stripe.requests.length - before, 1, 'one attempt, no retry');
+    assert.ok(mf.logs.some((l) => l.includes('"fees":"not_read"') && l.includes('evt_fee_hangs')));
+  });
 });
