@@ -31,6 +31,13 @@ pub fn partition_of(account: Option<&str>, livemode: bool) -> String {
     format!("{account}:{mode}")
 }
 
+/// The Connect account a book is for, as Stripe's `Stripe-Account` header names it; `None` for
+/// the platform's own books.
+pub fn account_of(book: &str) -> Option<&str> {
+    let (account, _mode) = book.rsplit_once(':')?;
+    (!account.is_empty() && account != crate::mode::PLATFORM).then_some(account)
+}
+
 /// The Stripe ids that tie a record to its order's payments, for the index.
 pub fn link_ids(record: &Record) -> Vec<String> {
     let mut ids: Vec<String> = [
@@ -220,6 +227,17 @@ pub fn webhook_id(book: &str, order_ref: &str, sequence: u64) -> String {
 mod tests {
     use super::*;
     use crate::normalize::{normalize_json, NormalizeOptions, Status};
+
+    #[test]
+    fn a_book_names_its_connect_account() {
+        for (account, live) in [(Some("acct_1Nv0FG"), true), (Some("acct_2"), false)] {
+            assert_eq!(account_of(&partition_of(account, live)), account);
+        }
+        assert_eq!(account_of(&partition_of(None, true)), None);
+        assert_eq!(account_of("platform:test"), None);
+        assert_eq!(account_of(""), None);
+        assert_eq!(account_of(":live"), None);
+    }
 
     fn rec(event_id: &str, event_type: &str, created: i64, object: &str) -> Record {
         let json = format!(

@@ -200,6 +200,8 @@ pub struct StripeConfig {
     pub max_retries: u32,
     pub timeout_ms: u64,
     pub max_body_bytes: usize,
+    /// The Connect account the calls act for (`Stripe-Account`); `None`: the platform.
+    pub account: Option<String>,
 }
 
 impl StripeConfig {
@@ -232,6 +234,14 @@ impl StripeConfig {
             max_retries,
             timeout_ms: number(env, "STRIPE_TIMEOUT_MS", DEFAULT_STRIPE_TIMEOUT_MS)?.max(1),
             max_body_bytes: number(env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)?,
+            account: None,
         })
+    }
+
+    /// The same settings, acting for the Connect account of `book` (its `Stripe-Account`), or
+    /// for the platform when the book is the platform's.
+    pub fn for_book(mut self, book: &str) -> Self {
+        self.account = stripe_bridge::order_book::account_of(book).map(str::to_owned);
+        self
     }
 }

@@ -435,6 +435,8 @@ async fn with_fee(env: &Env, record: &mut Record, balance_transaction: &str) {
     };
     stripe.max_retries = 0;
     stripe.timeout_ms = stripe.timeout_ms.min(FEE_LOOKUP_TIMEOUT_MS);
+    // A connected account's charge: its balance transaction is read on that account.
+    stripe.account = record.account.clone();
     let (answer, _) = stripe::send(&stripe, stripe::Call::Get(&path)).await;
     let read = answer.map_err(|e| e.to_string()).and_then(|a| {
         stripe_bridge::reconcile::fetch::parse_balance_transaction(&a.body)

@@ -214,6 +214,11 @@ async fn fail(env: &Env, message: &FinanceMessage, error: &str) {
 
 async fn handle(env: &Env, message: &FinanceMessage) -> std::result::Result<(), Failure> {
     let config = StripeConfig::from_env(env).map_err(|e| Failure::Retry(e.0))?;
+    let book = match message {
+        FinanceMessage::Step { book, .. } | FinanceMessage::Report { book, .. } => book,
+    };
+    // A connected account's payout is read on that account (Stripe-Account).
+    let config = config.for_book(book);
     match message {
         FinanceMessage::Step { book, payout, step } => {
             let answer = match step {
@@ -332,7 +337,7 @@ async fn read_report(
 /// and starts its reconciliation (for payouts paid before the Worker was set up, or again).
 pub async fn reconcile_route(env: &Env, book: &str, payout_id: &str, restart: bool) -> Outcome {
     let config = match StripeConfig::from_env(env) {
-        Ok(c) => c,
+        Ok(c) => c.for_book(book),
         Err(e) => return crate::config_error(e),
     };
     let Ok(path) = fetch::payout_path(payout_id) else {

@@ -69,7 +69,7 @@ async fn send(config: &StripeConfig, request: &StripeRequest) -> Result<(Value, 
 /// `POST /refunds`: one refund per payment the amount comes from.
 pub async fn refund(mut req: Request, env: &Env, book: &str) -> Outcome {
     let (input, config) = match input::<RefundInput>(&mut req, env).await {
-        Ok(x) => x,
+        Ok((input, config)) => (input, config.for_book(book)),
         Err(answer) => return answer,
     };
     // The same request again (its answer was lost): what Stripe did the first time, before the
@@ -209,7 +209,7 @@ async fn put(env: &Env, key: &str, value: &Value) -> Result<(), String> {
 /// `POST /payments/{pi}/capture` and `…/cancel`.
 pub async fn authorization(mut req: Request, env: &Env, book: &str, pi: &str, op: &str) -> Outcome {
     let (body, config) = match input::<Value>(&mut req, env).await {
-        Ok(x) => x,
+        Ok((body, config)) => (body, config.for_book(book)),
         Err(answer) => return answer,
     };
     let mut body = body;
@@ -330,7 +330,7 @@ async fn remember_customer(env: &Env, shop_id: &str, stripe_id: &str) {
 /// given, else its main attempt's in the order book).
 pub async fn sync_order(mut req: Request, env: &Env, book: &str, order_id: &str) -> Outcome {
     let (mut body, config) = match input::<Value>(&mut req, env).await {
-        Ok(x) => x,
+        Ok((body, config)) => (body, config.for_book(book)),
         Err(answer) => return answer,
     };
     if at(&body, "payment_intent").as_str().is_none() {

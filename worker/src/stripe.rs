@@ -142,6 +142,9 @@ async fn once(config: &StripeConfig, url: &str, call: Call<'_>) -> Result<Answer
         "user-agent",
         concat!("stripe-bridge/", env!("CARGO_PKG_VERSION")),
     )?;
+    if let Some(account) = &config.account {
+        set("stripe-account", account)?;
+    }
     init.with_headers(headers);
     let outgoing = Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
     let mut response = send_with_timeout(outgoing, config.timeout_ms).await?;

@@ -200,6 +200,20 @@ describe('payout reconciliation', () => {
     assert.match(text, new RegExp(`"net_minor":${txn.net}\\b`));
   });
 
+  test("a connected account's charge: its fee is read on that account (Stripe-Account); the platform's without", async () => {
+    const txn = scenario.objects.find((o) => o.object === 'balance_transaction' && o.type === 'charge');
+    const charge = objectOf(scenario, typeof txn.source === 'string' ? txn.source : txn.source.id);
+    const feeReads = () => stripe.requests.filter((r) => r.method === 'GET' && r.path.startsWith(`/v1/balance_transactions/${txn.id}`));
+    const before = feeReads().length;
+    const body = JSON.parse(event('charge.succeeded', { ...charge, id: 'ch_connected_fee', balance_transaction: txn.id }, 'evt_fee_connected'));
+    body.account = 'acct_1ConnectedFee';
+    assert.equal((await (await post(mf, JSON.stringify(body))).json()).result, 'accepted');
+    const reads = feeReads().slice(before);
+    assert.equal(reads.length, 1);
+    assert.equal(reads[0].headers['stripe-account'], 'acct_1ConnectedFee');
+    assert.ok(feeReads().slice(0, before).every((r) => r.headers['stripe-account'] === undefined), 'platform reads carry none');
+  });
+
   test('a fee lookup that hangs holds the answer to Stripe 3 s at most, once, and the event goes on without fees', async () => {
     const txn = scenario.objects.find((o) => o.object === 'balance_transaction' && o.type === 'charge');
     const charge = objectOf(scenario, typeof txn.source === 'string' ? txn.source : txn.source.id);
