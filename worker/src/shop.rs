@@ -74,7 +74,8 @@ pub async fn refund(mut req: Request, env: &Env, book: &str) -> Outcome {
     };
     // The same request again (its answer was lost): what Stripe did the first time, before the
     // state (which now counts that refund) could refuse it.
-    let fingerprint = input.fingerprint();
+    // Per book: the same input for another Connect account is another request.
+    let fingerprint = format!("{book}:{}", input.fingerprint());
     if let Some(done) = recall(env, &fingerprint).await {
         return Outcome::new(200, "created")
             .with_detail(json!({ "refunds": done, "replayed": true }));
