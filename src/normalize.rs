@@ -987,6 +987,14 @@ fn refunded_to_customer(
     Some(refunded.saturating_sub(released).max(0))
 }
 
+/// A charge captured for less than it authorized.
+fn partially_captured(obj: &StripeObject) -> bool {
+    matches!(
+        (obj.captured, obj.amount, obj.amount_captured),
+        (Some(true), Some(amount), Some(took)) if took > 0 && took < amount
+    )
+}
+
 /// What a charge took: the captured amount once captured (a partial capture takes less than
 /// was authorized), else the authorized amount.
 fn charge_amount(obj: &StripeObject) -> Option<i64> {
@@ -1002,12 +1010,16 @@ fn charge_refund_status(obj: &StripeObject) -> Status {
     if obj.captured == Some(false) {
         return Status::Canceled;
     }
-    let full = match (charge_refunded(obj), charge_amount(obj)) {
+    let refunded = charge_refunded(obj);
+    let full = match (refunded, charge_amount(obj)) {
         (Some(refunded), Some(amount)) => refunded >= amount,
         _ => false,
     };
     if full || obj.refunded == Some(true) {
         Status::Refunded
+    } else if refunded == Some(0) && partially_captured(obj) {
+        // Only the rest of a partial capture was released: nothing went back.
+        Status::Paid
     } else {
         Status::PartiallyRefunded
     }

@@ -149,9 +149,10 @@ fn status_fits(rule: Rule, kind: &str, status: Status) -> bool {
         Rule::Fixed(s) => status == s,
         Rule::FromObject => true,
         Rule::ChargeSucceeded => matches!(status, Status::Paid | Status::Authorized),
+        // Paid: a partial capture whose released rest was all that was "refunded".
         Rule::ChargeRefunded => matches!(
             status,
-            Status::Refunded | Status::PartiallyRefunded | Status::Canceled
+            Status::Refunded | Status::PartiallyRefunded | Status::Canceled | Status::Paid
         ),
     }
 }

@@ -212,12 +212,18 @@ fn partial_capture_is_paid_not_refunded() {
         assert_eq!(s.amount_refunded_minor.unwrap_or(0), 0, "{order:?}");
         assert_eq!(s.status, Some(Status::Paid), "{order:?}");
     }
+    // Should Stripe report the release itself as charge.refunded, the record says paid.
+    assert_eq!(
+        charge("charge.refunded", 20, "ch_1", captured).status,
+        Status::Paid
+    );
     let refunded = charge(
         "charge.refunded",
         30,
         "ch_1",
         r#""amount":5000,"amount_captured":3000,"amount_refunded":3000,"refunded":false,"captured":true,"status":"succeeded""#,
     );
+    assert_eq!(refunded.status, Status::PartiallyRefunded);
     let mut with_refund = records.to_vec();
     with_refund.push(refunded);
     let s = OrderState::from_records(&with_refund).unwrap();
