@@ -979,20 +979,26 @@ fn refunded_to_customer(
     amount_captured: Option<i64>,
     captured: Option<bool>,
 ) -> Option<i64> {
-    let refunded = amount_refunded?;
-    let released = match (captured, amount, amount_captured) {
+    let released = released_by_capture(amount, amount_captured, captured);
+    Some(amount_refunded?.saturating_sub(released).max(0))
+}
+
+/// What a partial capture released of the authorization (0 unless captured for less than it
+/// authorized).
+fn released_by_capture(
+    amount: Option<i64>,
+    amount_captured: Option<i64>,
+    captured: Option<bool>,
+) -> i64 {
+    match (captured, amount, amount_captured) {
         (Some(true), Some(amount), Some(took)) if took > 0 && took < amount => amount - took,
         _ => 0,
-    };
-    Some(refunded.saturating_sub(released).max(0))
+    }
 }
 
 /// A charge captured for less than it authorized.
 fn partially_captured(obj: &StripeObject) -> bool {
-    matches!(
-        (obj.captured, obj.amount, obj.amount_captured),
-        (Some(true), Some(amount), Some(took)) if took > 0 && took < amount
-    )
+    released_by_capture(obj.amount, obj.amount_captured, obj.captured) > 0
 }
 
 /// What a charge took: the captured amount once captured (a partial capture takes less than
